@@ -1,0 +1,368 @@
+"""The one experiment schema. Every shipped YAML is validated by it and every CLI help text
+comes from its field descriptions (`field_help`), so the two cannot drift.
+
+A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`, `judges`,
+`energy`. Unknown keys and wrong types are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .manifest import hash_obj
+
+BUILTIN_GLOSSARY = "telecom"
+TARGET_PRESETS: dict[str, tuple[str, ...]] = {
+    "qv": ("q_proj", "v_proj"),
+    "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
+    "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+}
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+class ModelConfig(Section):
+    spec: str = "smollm2-135m-instruct"
+    """Base model: `smollm2-135m-instruct` (embedded), a Hugging Face hub id, or a local folder."""
+    trust_remote_code: bool = False
+    """Allow model code from the hub repository to run (off unless you trust it)."""
+
+
+class SplitConfig(Section):
+    train: float = Field(0.8, gt=0, lt=1)
+    """Share of scenarios in the training split."""
+    val: float = Field(0.1, gt=0, lt=1)
+    """Share of scenarios in the validation split."""
+    test: float = Field(0.1, gt=0, lt=1)
+    """Share of scenarios in the test split."""
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitConfig":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must sum to 1 (train + val + test = {total:g})")
+        return self
+
+
+class DataConfig(Section):
+    glossary: str = BUILTIN_GLOSSARY
+    """Glossary YAML file, or `telecom` for the shipped 52-term glossary."""
+    per_scenario: int = Field(19, ge=1)
+    """Conversations generated per scenario (the study used about 19)."""
+    backend: str = "template"
+    """Generator: `template` (offline), `openai:MODEL[@BASE_URL]`, `gemini:MODEL`, `anthropic:MODEL` or `local:MODEL_SPEC`."""
+    seed: int = 0
+    """Seed for generation and splitting."""
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    """Scenario-level split fractions (no scenario is in two splits)."""
+    ood_terms: list[str] = Field(default_factory=list)
+    """Terms held out entirely as an out-of-distribution test set (`test_ood.jsonl`)."""
+    concurrency: int = Field(4, ge=1)
+    """Concurrent LLM requests (remote backends)."""
+    mistake_rate: float = Field(0.3, ge=0, le=1)
+    """Share of conversations where the customer holds a misconception the assistant corrects."""
+    max_turns: int = Field(4, ge=1, le=8)
+    """Most customer turns in one conversation."""
+
+    def glossary_path(self) -> Path:
+        if self.glossary == BUILTIN_GLOSSARY:
+            return Path(__file__).parent / "glossaries" / "telecom.yaml"
+        return Path(self.glossary)
+
+
+class TrainConfig(Section):
+    """Settings of one LoRA run; the sweep overrides any of them per run."""
+
+    r: int = Field(16, ge=1)
+    """LoRA rank."""
+    alpha: float = Field(32, gt=0)
+    """LoRA alpha (scale = alpha / r, or alpha / sqrt(r) with rslora)."""
+    dropout: float = Field(0.05, ge=0, lt=1)
+    """LoRA dropout."""
+    targets: str = "qv"
+    """Modules LoRA is injected into: `qv` (2), `attn` (4), `all` (7) or a comma list like `q_proj,v_proj`."""
+    lr: float = Field(2e-4, gt=0)
+    """Peak learning rate."""
+    epochs: float = Field(1.0, gt=0)
+    """Passes over the training set (ignored when max_steps is set)."""
+    max_steps: int | None = Field(None, ge=1)
+    """Stop after this many optimizer steps (overrides epochs)."""
+    batch_size: int = Field(8, ge=1)
+    """Sequences per micro-batch (packed or length-grouped)."""
+    grad_accum: int = Field(1, ge=1)
+    """Micro-batches per optimizer step."""
+    max_length: int = Field(512, ge=16)
+    """Longest tokenized conversation; longer ones are truncated."""
+    seed: int = 0
+    """Seed for LoRA init, data order and dropout."""
+    rslora: bool = False
+    """Rank-stabilised LoRA scaling."""
+    dora: bool = False
+    """Weight-decomposed LoRA (DoRA)."""
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    """Learning-rate schedule after warmup."""
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    """Share of steps spent warming up the learning rate."""
+    weight_decay: float = Field(0.0, ge=0)
+    """AdamW weight decay."""
+    eval_every: int = Field(50, ge=1)
+    """Compute validation loss every N optimizer steps (and at the end)."""
+    save_every: int = Field(50, ge=1)
+    """Write a resumable checkpoint every N optimizer steps."""
+    early_stopping: int | None = Field(None, ge=1)
+    """Stop after this many validations without improvement (off when unset)."""
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """`auto`: bf16 autocast where the CPU or GPU supports it, else fp32."""
+    max_train_examples: int | None = Field(None, ge=1)
+    """Use at most this many training conversations (a seeded subset)."""
+    max_val_examples: int | None = Field(None, ge=1)
+    """Use at most this many validation conversations (a seeded subset)."""
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_known(cls, value: str) -> str:
+        if value in TARGET_PRESETS:
+            return value
+        names = [t.strip() for t in value.split(",") if t.strip()]
+        if not names:
+            raise ValueError("targets is empty; use qv, attn, all or a comma list of module names")
+        return ",".join(names)
+
+    def target_modules(self) -> tuple[str, ...]:
+        return TARGET_PRESETS.get(self.targets) or tuple(self.targets.split(","))
+
+
+TRAIN_KEYS = frozenset(TrainConfig.model_fields)
+
+
+class SweepRun(TrainConfig):
+    """One named run of a sweep: its name plus the train settings it changes."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """Run name, used as its folder name."""
+
+
+class SweepConfig(Section):
+    file: str | None = None
+    """A sweep YAML file (`base` plus `runs` or `grid`); inline keys below are merged over it."""
+    base: dict[str, Any] = Field(default_factory=dict)
+    """Settings shared by every run (train option names)."""
+    runs: list[dict[str, Any]] = Field(default_factory=list)
+    """Explicit runs, each with a `name` and the settings it changes."""
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    """Lists of values; every combination becomes a run named after its values."""
+
+
+class EvalConfig(Section):
+    prompts: list[str] = Field(default_factory=lambda: ["test"])
+    """Prompt sets to answer: `test`, `test_ood` or a JSONL file of conversations."""
+    limit: int | None = Field(None, ge=1)
+    """Answer at most this many prompts per set (a seeded subset)."""
+    max_new_tokens: int = Field(160, ge=1)
+    """Longest generated answer, in tokens."""
+    temperature: float = Field(0.0, ge=0)
+    """Sampling temperature; 0 is greedy decoding."""
+    batch_size: int = Field(8, ge=1)
+    """Prompts generated together (left-padded)."""
+    include_base: bool = True
+    """Also answer with the base model (no adapter), for comparison."""
+    protocol: Literal["pointwise", "pairwise", "both"] = "pointwise"
+    """Judging protocol."""
+    pairs: Literal["all", "swiss"] = "all"
+    """Pairwise: compare all pairs of runs, or a Swiss-style subset."""
+    swiss_rounds: int = Field(4, ge=1)
+    """Pairwise with `swiss`: rounds of pairing runs with similar scores."""
+    seed: int = 0
+    """Seed for prompt subsets and bootstrap."""
+    bootstrap: int = Field(1000, ge=10)
+    """Bootstrap resamples for confidence intervals."""
+
+
+class JudgesConfig(Section):
+    panel: list[str] = Field(default_factory=lambda: ["rubric", "local:smollm2-135m-instruct"])
+    """Judge specs: `rubric`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
+    concurrency: int = Field(4, ge=1)
+    """Concurrent judge requests (remote judges)."""
+    max_retries: int = Field(5, ge=0)
+    """Retries on 429, 5xx and timeouts, with exponential backoff."""
+    timeout_s: float = Field(120.0, gt=0)
+    """Timeout of one judge request."""
+
+
+class EnergyConfig(Section):
+    country: str = Field("USA", pattern=r"^[A-Z]{3}$")
+    """ISO 3166 alpha-3 country code used for the grid's carbon intensity (CodeCarbon offline)."""
+    interval_s: float = Field(1.0, gt=0)
+    """How often power is sampled, in seconds."""
+    meter: Literal["codecarbon", "none"] = "codecarbon"
+    """Energy meter; `none` records energy as missing."""
+
+
+class ExperimentConfig(Section):
+    name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """Study name; outputs go to runs/<name>/ unless --workdir says otherwise."""
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    """Base model."""
+    data: DataConfig = Field(default_factory=DataConfig)
+    """Synthetic data generation."""
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    """Defaults for every training run."""
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    """The LoRA configurations to compare."""
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    """Answer generation and judging protocol."""
+    judges: JudgesConfig = Field(default_factory=JudgesConfig)
+    """The judge panel."""
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    """Energy metering."""
+
+    def digest(self) -> str:
+        return hash_obj(self.model_dump(mode="json"))
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid config"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _relative_to(base: Path, value: str) -> str:
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def load_config(path: str | Path, check_files: bool = True) -> ExperimentConfig:
+    """Load and validate an experiment YAML. Relative file paths are taken from the YAML's folder
+    first, then from the current folder."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    try:
+        cfg = ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+    _resolve_files(cfg, path.parent)
+    if check_files:
+        check_config_files(cfg, str(path))
+    expand_sweep(cfg, source=str(path))  # validates every run now, before any stage starts
+    return cfg
+
+
+def _resolve_files(cfg: ExperimentConfig, base: Path) -> None:
+    def pick(value: str) -> str:
+        local = Path(_relative_to(base, value))
+        return str(local) if local.exists() or not Path(value).exists() else value
+
+    if cfg.data.glossary != BUILTIN_GLOSSARY:
+        cfg.data.glossary = pick(cfg.data.glossary)
+    if cfg.sweep.file:
+        cfg.sweep.file = pick(cfg.sweep.file)
+    cfg.eval.prompts = [p if p in ("test", "test_ood") else pick(p) for p in cfg.eval.prompts]
+
+
+def check_config_files(cfg: ExperimentConfig, source: str) -> None:
+    missing = []
+    if not cfg.data.glossary_path().is_file():
+        missing.append(("data.glossary", cfg.data.glossary))
+    if cfg.sweep.file and not Path(cfg.sweep.file).is_file():
+        missing.append(("sweep.file", cfg.sweep.file))
+    for i, p in enumerate(cfg.eval.prompts):
+        if p not in ("test", "test_ood") and not Path(p).is_file():
+            missing.append((f"eval.prompts.{i}", p))
+    if missing:
+        detail = "\n".join(f"  {key}: file not found: {value}" for key, value in missing)
+        raise ConfigError(f"{source}: invalid config\n{detail}")
+
+
+# ---------------------------------------------------------------- sweep expansion
+
+
+def load_sweep_file(path: str | Path) -> SweepConfig:
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with `base` and `runs` or `grid`")
+    try:
+        return SweepConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+
+
+def _grid_runs(grid: dict[str, list[Any]], source: str) -> list[dict[str, Any]]:
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{source}: grid.{key}: expected a non-empty list")
+    keys = list(grid)
+    runs = []
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        name = "-".join(f"{k}{v}" for k, v in zip(keys, combo)).replace(",", "+")
+        runs.append({"name": name, **dict(zip(keys, combo))})
+    return runs
+
+
+def expand_sweep(cfg: ExperimentConfig, source: str = "config") -> list[SweepRun]:
+    """Every run of the study's sweep as a validated `SweepRun`: train defaults, then the sweep
+    file's base and run, then inline base and run. Raises ConfigError naming the run and key."""
+    sweep = cfg.sweep
+    file_sweep = load_sweep_file(sweep.file) if sweep.file else SweepConfig()
+    origin = sweep.file or source
+    base = {**file_sweep.base, **sweep.base}
+    raw_runs = list(sweep.runs) or list(file_sweep.runs)
+    grid = sweep.grid or file_sweep.grid
+    if raw_runs and grid:
+        raise ConfigError(f"{origin}: give either `runs` or `grid`, not both")
+    if grid:
+        raw_runs = _grid_runs(grid, origin)
+    if not raw_runs:
+        raw_runs = [{"name": "default"}]
+    defaults = cfg.train.model_dump()
+    runs, seen = [], set()
+    for i, raw in enumerate(raw_runs):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{origin}: runs.{i}: expected a mapping")
+        label = raw.get("name", f"#{i}")
+        merged = {**defaults, **base, **raw}
+        try:
+            run = SweepRun.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, f"{origin}: run {label}")) from None
+        if run.name in seen:
+            raise ConfigError(f"{origin}: run {run.name}: duplicate run name")
+        seen.add(run.name)
+        runs.append(run)
+    return runs
+
+
+def field_help(model: type[BaseModel], name: str) -> str:
+    """CLI help for a config field: its description and default, defined once in the schema."""
+    field = model.model_fields[name]
+    text = field.description or ""
+    default = field.get_default(call_default_factory=True)
+    if default is not None and not isinstance(default, (list, dict, BaseModel)):
+        text += f" [default: {default}]"
+    return text
