@@ -1,0 +1,149 @@
+"""OpenAI-compatible chat completions over plain httpx: OpenAI itself, or any server that speaks
+`POST {base_url}/chat/completions` (vLLM, Ollama, llama.cpp, LM Studio, ...).
+
+No retries here: `retry.RetryingClient` owns them, so the policy lives in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from .base import (
+    ChatRequest, Completion, LLMError, PermanentLLMError, Price, TransientLLMError, Usage,
+    cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
+)
+from .spec import OPENAI_URL
+
+# USD per 1M tokens, standard tier, list prices as published by OpenAI in 2025. Models not
+# listed (and every custom server) get cost None rather than a guess.
+OPENAI_PRICES: dict[str, Price] = {
+    "gpt-4o": Price(2.50, 10.00),
+    "gpt-4o-mini": Price(0.15, 0.60),
+    "gpt-4.1": Price(2.00, 8.00),
+    "gpt-4.1-mini": Price(0.40, 1.60),
+    "gpt-4.1-nano": Price(0.10, 0.40),
+    "gpt-5": Price(1.25, 10.00),
+    "gpt-5-mini": Price(0.25, 2.00),
+    "gpt-5-nano": Price(0.05, 0.40),
+}
+# 408/409/425 are "try again" by the HTTP spec and by OpenAI's own SDK policy.
+_TRANSIENT_STATUS = {408, 409, 425, 429}
+
+
+class OpenAICompatBackend:
+    backend = "openai"
+    prefers_batching = False
+
+    def __init__(self, model: str, base_url: str | None = None, *, api_key_env: str = "OPENAI_API_KEY",
+                 timeout_s: float = 120.0, concurrency: int = 4):
+        self.model = model
+        self.base_url = (base_url or OPENAI_URL).rstrip("/")
+        self.is_official = self.base_url == OPENAI_URL
+        self.api_key_env = api_key_env
+        self.timeout_s = timeout_s
+        self.concurrency = concurrency
+        self.cache_scope = "openai" if self.is_official else f"openai@{self.base_url}"
+        self._http: httpx.Client | None = None
+        self._key: str | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAICompatBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    def complete(self, request: ChatRequest) -> Completion:
+        started = time.perf_counter()
+        response = self._post(self._body(request))
+        return self._completion(response, time.perf_counter() - started)
+
+    def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
+        return map_concurrently(self.complete, requests, self.concurrency)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def _client(self) -> httpx.Client:
+        # Created on first use so a fully cached rerun needs neither a key nor a connection.
+        with self._lock:
+            if self._http is None:
+                self._key = os.environ.get(self.api_key_env) or None
+                if self._key is None and self.is_official:
+                    raise PermanentLLMError(
+                        f"openai:{self.model}: set the environment variable {self.api_key_env}")
+                headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+                limits = httpx.Limits(max_connections=max(1, self.concurrency))
+                self._http = httpx.Client(headers=headers, timeout=self.timeout_s, limits=limits)
+            return self._http
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in request.messages],
+            "temperature": request.temperature,
+            # OpenAI deprecated `max_tokens` (reasoning models reject it); most compatible
+            # servers only know `max_tokens`.
+            ("max_completion_tokens" if self.is_official else "max_tokens"): request.max_tokens,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        client = self._client()
+        try:
+            response = client.post(f"{self.base_url}/chat/completions", json=body)
+        except httpx.TimeoutException as exc:
+            raise TransientLLMError(f"{self._name()}: timed out after {self.timeout_s:g} s "
+                                    f"({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise TransientLLMError(f"{self._name()}: connection failed ({type(exc).__name__})") from None
+        if response.status_code >= 300:
+            raise self._status_error(response)
+        return response
+
+    def _status_error(self, response: httpx.Response) -> LLMError:
+        status = response.status_code
+        message = f"{self._name()}: HTTP {status}: {self._error_detail(response)}"
+        if status in _TRANSIENT_STATUS or status >= 500:
+            return TransientLLMError(message, retry_after_s=parse_retry_after_s(response.headers),
+                                     status=status)
+        return PermanentLLMError(message, status=status)
+
+    def _error_detail(self, response: httpx.Response) -> str:
+        try:
+            error = response.json().get("error", {})
+            detail = error.get("message") if isinstance(error, dict) else error
+        except (ValueError, AttributeError):
+            detail = response.text
+        return short(redact(str(detail or response.reason_phrase), [self._key]))
+
+    def _completion(self, response: httpx.Response, latency_s: float) -> Completion:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            # A 200 that is not a completion is usually a proxy or gateway hiccup.
+            raise TransientLLMError(f"{self._name()}: malformed response body") from None
+        text = (choice.get("message") or {}).get("content")
+        if not isinstance(text, str):
+            raise PermanentLLMError(f"{self._name()}: reply has no text "
+                                    f"(finish_reason={choice.get('finish_reason')!r})")
+        return Completion(text=text, usage=self._usage(data.get("usage") or {}), backend=self.backend,
+                          model=self.model, latency_s=latency_s)
+
+    def _usage(self, usage: dict[str, Any]) -> Usage:
+        prompt = int(usage.get("prompt_tokens") or 0)
+        completion = int(usage.get("completion_tokens") or 0)
+        # A custom server may reuse an OpenAI model name; only OpenAI's own prices are known.
+        price = price_for(OPENAI_PRICES, self.model) if self.is_official and usage else None
+        return Usage(prompt, completion, cost_usd(price, prompt, completion))
+
+    def _name(self) -> str:
+        return f"openai:{self.model}" + ("" if self.is_official else f"@{self.base_url}")
