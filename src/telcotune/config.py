@@ -203,7 +203,7 @@ class EnergyConfig(Section):
     country: str = Field("USA", pattern=r"^[A-Z]{3}$")
     """ISO 3166 alpha-3 country code used for the grid's carbon intensity (CodeCarbon offline)."""
     interval_s: float = Field(1.0, gt=0)
-    """How often power is sampled, in seconds."""
+    """CodeCarbon's power-measurement interval, in seconds (inside a window it samples CPU load every second)."""
     meter: Literal["codecarbon", "none"] = "codecarbon"
     """Energy meter; `none` records energy as missing."""
 
@@ -366,3 +366,17 @@ def field_help(model: type[BaseModel], name: str) -> str:
     if default is not None and not isinstance(default, (list, dict, BaseModel)):
         text += f" [default: {default}]"
     return text
+
+
+def apply_overrides(cfg: ExperimentConfig, section: str, overrides: dict[str, Any],
+                    source: str = "command line") -> ExperimentConfig:
+    """A copy of `cfg` with `section`'s fields replaced (validated; errors name the option)."""
+    merged = {**getattr(cfg, section).model_dump(), **overrides}
+    try:
+        new_section = type(getattr(cfg, section)).model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source).replace("\n  ", f"\n  {section}.")) from None
+    out = cfg.model_copy(update={section: new_section})
+    if section == "data" and not out.data.glossary_path().is_file():
+        raise ConfigError(f"{source}: data.glossary: file not found: {out.data.glossary}")
+    return out

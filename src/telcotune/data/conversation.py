@@ -1,0 +1,27 @@
+"""The conversation row format shared by every stage, and its system prompt."""
+
+from __future__ import annotations
+
+SYSTEM_PROMPT = (
+    "You are a customer support assistant for a telecom operator. Help customers diagnose and "
+    "fix problems with their mobile, broadband, voice, billing and security services. Be accurate, "
+    "polite and concise, explain technical terms simply, gently correct misunderstandings, guide "
+    "the customer step by step, and say when the issue needs a technician or a specialist team."
+)
+ROLES = ("system", "user", "assistant")
+
+
+def with_system(turns: list[dict[str, str]], system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt}, *turns]
+
+
+def prompt_of(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The conversation up to its last customer turn: what a model is asked to answer."""
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    return messages[: last_user + 1]
+
+
+def reference_of(messages: list[dict[str, str]]) -> str:
+    """The reference answer: the assistant turn after the last customer turn."""
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    return messages[last_user + 1]["content"] if last_user + 1 < len(messages) else ""
