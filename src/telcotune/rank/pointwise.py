@@ -1,0 +1,85 @@
+"""Ranking runs by their mean pointwise score, with prompt-bootstrap intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .bootstrap import Interval, bootstrap_draws, run_interval
+from .inputs import ScoreRow
+from .ranks import competition_ranks, order_by
+from .tables import ScoreTable
+
+NO_SCORES = "no scores for this run"
+
+
+@dataclass(frozen=True)
+class PointwiseEntry:
+    run: str
+    mean: float | None
+    ci: Interval | None
+    n_scores: int
+    n_prompts: int
+    rank: int | None
+    """1 = best; tied means share the minimum rank (see ranks.py); None if unscored."""
+    missing_reason: str | None
+    """Why mean or ci is None."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "mean": self.mean, "ci": None if self.ci is None else self.ci.to_dict(),
+                "n_scores": self.n_scores, "n_prompts": self.n_prompts, "rank": self.rank,
+                "missing_reason": self.missing_reason}
+
+
+@dataclass(frozen=True)
+class PointwiseRanking:
+    entries: tuple[PointwiseEntry, ...]
+    """Best first; runs without scores last, by name."""
+    n_prompts: int
+    n_resamples: int
+    seed: int
+    level: float
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(e.run for e in self.entries)
+
+    def entry(self, run: str) -> PointwiseEntry:
+        return next(e for e in self.entries if e.run == run)
+
+    def scores(self) -> dict[str, float]:
+        """Mean score of each scored run (higher is better)."""
+        return {e.run: e.mean for e in self.entries if e.mean is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": "mean score; percentile CI from a bootstrap over prompts",
+                "n_prompts": self.n_prompts, "n_resamples": self.n_resamples, "seed": self.seed,
+                "level": self.level, "order": list(self.order),
+                "entries": [e.to_dict() for e in self.entries]}
+
+
+def _unscored(run: str) -> PointwiseEntry:
+    return PointwiseEntry(run, None, None, 0, 0, None, NO_SCORES)
+
+
+def rank_pointwise(
+    rows: Sequence[ScoreRow], n_resamples: int = 1000, seed: int = 0, *,
+    runs: Iterable[str] = (), alpha: float = 0.05,
+) -> PointwiseRanking:
+    """Rank runs by mean score. `runs` names runs that should be listed even without scores."""
+    table = ScoreTable.from_rows(rows)
+    means = table.means()
+    draws = bootstrap_draws(table.weighted_means, n_resamples, seed, n_prompts=len(table.prompts))
+    n_prompts = table.prompts_per_run()
+    n_scores = table.counts.sum(axis=0)
+    mean_of = {run: float(means[i]) for i, run in enumerate(table.runs)}
+    ranks = competition_ranks(mean_of, higher_is_better=True)
+    entries = []
+    for run in order_by(mean_of, higher_is_better=True):
+        i = table.runs.index(run)
+        ci, reason = run_interval(draws[:, i], int(n_prompts[i]), alpha)
+        entries.append(PointwiseEntry(run, mean_of[run], ci, int(n_scores[i]), int(n_prompts[i]),
+                                      ranks[run], reason))
+    entries += [_unscored(run) for run in sorted(set(runs) - set(table.runs))]
+    return PointwiseRanking(tuple(entries), len(table.prompts), n_resamples, seed, 1 - alpha)

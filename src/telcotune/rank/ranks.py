@@ -1,0 +1,35 @@
+"""Turning per-run values into an order and 1-based ranks.
+
+Tie rule: equal values share the best rank of their group and the next rank is skipped
+("competition" ranking: 1, 2, 2, 4). It reads naturally in prose ("ranked 2nd of 16" for both
+tied runs). Correlations do not use these ranks: scipy assigns average ranks to ties there.
+Within a tie, the order lists runs by name so the output is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def _key(value: float, higher_is_better: bool) -> float:
+    return -value if higher_is_better else value
+
+
+def order_by(values: Mapping[str, float], *, higher_is_better: bool) -> list[str]:
+    """Runs best first; ties broken by run name."""
+    return sorted(values, key=lambda run: (_key(values[run], higher_is_better), run))
+
+
+def competition_ranks(values: Mapping[str, float], *, higher_is_better: bool) -> dict[str, int]:
+    """1 = best; tied runs share the minimum rank of their group."""
+    keys = {run: _key(v, higher_is_better) for run, v in values.items()}
+    return {run: 1 + sum(other < k for other in keys.values()) for run, k in keys.items()}
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    if 10 <= n % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
