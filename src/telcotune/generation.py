@@ -30,12 +30,15 @@ class GenerationResult:
 
 
 def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], *, max_new_tokens: int,
-                   temperature: float = 0.0, seed: int = 0, batch_size: int = 8) -> list[GenerationResult]:
+                   temperature: float = 0.0, seed: int = 0, batch_size: int = 8,
+                   prefills: list[str | None] | None = None) -> list[GenerationResult]:
     """Reply to each conversation, in input order. Greedy when `temperature == 0`, else sampling
-    seeded per batch (so a result depends on `seed` and on which batch it landed in)."""
+    seeded per batch (so a result depends on `seed` and on which batch it landed in). A prefill
+    starts the reply; the model continues it (the result's text excludes the prefill)."""
     import torch
 
-    prompts = [_prompt_ids(tokenizer, conversation) for conversation in conversations]
+    prefills = prefills or [None] * len(conversations)
+    prompts = [_prompt_ids(tokenizer, c, prefill) for c, prefill in zip(conversations, prefills)]
     stops = stop_token_ids(model, tokenizer)
     # Longest first: similar lengths share a batch (little padding) and memory trouble shows early.
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -56,10 +59,11 @@ def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], 
     return results  # type: ignore[return-value]
 
 
-def _prompt_ids(tokenizer: Any, conversation: list[dict]) -> list[int]:
+def _prompt_ids(tokenizer: Any, conversation: list[dict], prefill: str | None = None) -> list[int]:
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError("the model's tokenizer has no chat template; use an instruct/chat model")
     text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    text += prefill or ""
     # The template already wrote any BOS it wants; adding special tokens again would double it.
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 

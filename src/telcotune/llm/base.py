@@ -28,6 +28,10 @@ class ChatRequest:
     seed: int | None = None
     attempt: int = 0
     """Re-ask number; part of the cache key so a re-ask is not answered from the cache."""
+    prefill: str | None = None
+    """Start of the assistant's reply, continued by the model (the local backend; remote
+    backends ignore it). Keeps a small local judge on the JSON track. The completion's text
+    includes it."""
     plan: dict[str, Any] | None = field(default=None, compare=False)
     """Structured intent behind the prompt (scenario, persona, ...). Offline backends such as
     `template` write from it; LLM backends ignore it. Not part of the cache key: the prompt is."""
@@ -37,6 +41,7 @@ class ChatRequest:
             "backend": backend, "model": model, "messages": list(self.messages),
             "temperature": self.temperature, "max_tokens": self.max_tokens,
             "json_mode": self.json_mode, "seed": self.seed, "attempt": self.attempt,
+            **({"prefill": self.prefill} if self.prefill else {}),
         })
 
 

@@ -58,15 +58,17 @@ class LocalBackend:
 
         temperature, max_tokens, seed = settings
         conversations = [[dict(m) for m in requests[i].messages] for i in indices]
+        prefills = [requests[i].prefill for i in indices]
         try:
             generated = generate_batch(model, tokenizer, conversations, max_new_tokens=max_tokens,
-                                       temperature=temperature, seed=seed, batch_size=self.batch_size)
+                                       temperature=temperature, seed=seed, batch_size=self.batch_size,
+                                       prefills=prefills)
         except (RuntimeError, ValueError) as exc:  # e.g. prompt longer than the context window
             for i in indices:
                 results[i] = PermanentLLMError(f"local:{self.model}: generation failed: {exc}")
             return
         for i, g in zip(indices, generated):
-            results[i] = Completion(text=g.text, usage=Usage(g.prompt_tokens, g.new_tokens, None),
+            results[i] = Completion(text=(requests[i].prefill or "") + g.text, usage=Usage(g.prompt_tokens, g.new_tokens, None),
                                     backend=self.backend, model=self.model, latency_s=g.latency_s)
 
 

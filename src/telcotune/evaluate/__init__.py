@@ -1,0 +1,1 @@
+"""The evaluation stage: answers from every adapter, a judge panel, rankings."""

@@ -1,0 +1,120 @@
+"""Answers from the base model and every adapter: the base is loaded once and adapters are
+swapped on it; generation is batched with left padding. Each run's answers are written as one
+file with an energy file beside it, so an interrupted evaluation resumes per adapter."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import EvalConfig
+from ..energy.base import Meter, NullMeter, window
+from ..energy.summary import write_energy
+from ..fsio import read_json, read_jsonl, write_json, write_jsonl
+from ..generation import generate_batch
+from ..manifest import hash_inputs, hash_obj
+from ..models import load_model, load_tokenizer
+from ..paths import EvalPaths
+from ..progress import progress_bar
+from .prompt_sets import EvalPrompt
+
+BASE_RUN = "base"
+
+
+@dataclass(frozen=True)
+class AnswerJob:
+    run: str
+    adapter: Path | None
+    """None: the base model without an adapter."""
+
+
+def _fingerprint(job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig) -> str:
+    adapter = hash_inputs([job.adapter]) if job.adapter else None
+    return hash_obj({"adapter": adapter, "prompts": [p.to_dict() for p in prompts],
+                     "max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "seed": cfg.seed})
+
+
+def _is_done(paths: EvalPaths, job: AnswerJob, fingerprint: str) -> bool:
+    meta = paths.answers_dir / f"{job.run}.meta.json"
+    return (paths.answers(job.run).is_file() and paths.answers_energy(job.run).is_file()
+            and meta.is_file() and read_json(meta).get("fingerprint") == fingerprint)
+
+
+class AdapterSwapper:
+    """One base model in memory; `activate(job)` makes it answer as that adapter (or as the base)."""
+
+    def __init__(self, model_dir: Path):
+        self.base = load_model(model_dir)
+        self.model: Any = self.base
+        self.loaded: str | None = None
+
+    def activate(self, job: AnswerJob) -> Any:
+        from peft import PeftModel
+
+        if self.loaded is not None:  # keep one adapter in memory at a time
+            self.model.delete_adapter(self.loaded)
+            self.loaded = None
+        if job.adapter is None:
+            # answer_runs orders the base first, before any LoRA layer is injected into it
+            if self.model is not self.base:
+                raise RuntimeError("the base model must be answered before any adapter is loaded")
+            return self.base
+        if self.model is self.base:
+            self.model = PeftModel.from_pretrained(self.base, str(job.adapter), adapter_name=job.run)
+        else:
+            self.model.load_adapter(str(job.adapter), adapter_name=job.run)
+        self.model.set_adapter(job.run)
+        self.loaded = job.run
+        return self.model
+
+
+def answer_runs(model_dir: Path, jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig,
+                paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, dict]:
+    """Answer every prompt with every job's model; returns per-run summaries."""
+    meter = meter or NullMeter()
+    todo = [j for j in jobs if not _is_done(paths, j, _fingerprint(j, prompts, cfg))]
+    todo.sort(key=lambda j: j.adapter is not None)  # the base first, untouched by LoRA layers
+    summaries = {j.run: _summary(paths, j.run) for j in jobs if j not in todo}
+    if not todo:
+        return summaries
+    swapper = AdapterSwapper(model_dir)
+    tokenizer = load_tokenizer(model_dir)
+    with progress_bar("answering", total=len(todo) * len(prompts), enabled=progress) as advance:
+        for job in todo:
+            model = swapper.activate(job)
+            summaries[job.run] = _answer_one(model, tokenizer, job, prompts, cfg, paths, meter, advance)
+    return summaries
+
+
+def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig,
+                paths: EvalPaths, meter: Meter, advance) -> dict:
+    rows: list[dict] = []
+    with window(meter, "inference") as measured:
+        for start in range(0, len(prompts), cfg.batch_size):
+            chunk = prompts[start:start + cfg.batch_size]
+            results = generate_batch(model, tokenizer, [p.messages for p in chunk],
+                                     max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                     seed=cfg.seed + start, batch_size=cfg.batch_size)
+            rows += [{"id": p.id, "set": p.set, "run": job.run, "prompt": p.messages, "answer": r.text,
+                      "new_tokens": r.new_tokens, "prompt_tokens": r.prompt_tokens,
+                      "latency_s": round(r.latency_s, 4)} for p, r in zip(chunk, results)]
+            advance(len(chunk))
+    new_tokens = sum(r["new_tokens"] for r in rows)
+    write_jsonl(paths.answers(job.run), rows)
+    write_energy(paths.answers_energy(job.run), [measured.reading], tokens=new_tokens, token_label="generated")
+    write_json(paths.answers_dir / f"{job.run}.meta.json",
+               {"fingerprint": _fingerprint(job, prompts, cfg), "adapter": str(job.adapter) if job.adapter else None,
+                "written_at": time.time()})
+    return _summary(paths, job.run)
+
+
+def _summary(paths: EvalPaths, run: str) -> dict:
+    rows = read_jsonl(paths.answers(run))
+    energy = read_json(paths.answers_energy(run))
+    new_tokens = sum(r["new_tokens"] for r in rows)
+    return {"run": run, "answers": len(rows), "new_tokens": new_tokens,
+            "j_per_token": energy.get("j_per_token"), "energy_method": energy.get("method"),
+            "energy_j": energy["total"].get("energy_j"), "duration_s": energy["total"].get("duration_s"),
+            "tokens_per_s": new_tokens / energy["total"]["duration_s"] if energy["total"].get("duration_s") else None}

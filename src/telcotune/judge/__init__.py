@@ -1,0 +1,1 @@
+"""Judges that score a support assistant's answers."""
