@@ -36,7 +36,7 @@ def fake_sweep(tmp_path, model_dir):
         run = sweep / name
         run.mkdir(parents=True)
         make_adapter(model_dir, run, seed=i)
-        write_json(run / "config.json", {"r": 4, "targets": "qv"})
+        write_json(run / "config.json", {"train": {"r": 4, "targets": "qv"}, "model": str(model_dir)})
         write_json(run / "metrics.json", {"best_val_loss": loss})
         write_json(run / "manifest.json", {"stage": "train"})
     (sweep / "r4-unfinished").mkdir()  # no manifest: ignored
@@ -109,6 +109,7 @@ def test_evaluate_with_rubric_and_fake_llm_judge(study, tiny_model_dir):
             board = list(csv.DictReader(f))
         assert [r["name"] for r in board] == ["base", "r4-a", "r4-b"]
         assert {"val_loss", "loss_rank", "rubric_score", "rubric_rank", "inference_j_per_token"} <= set(board[0])
+        assert board[1]["r"] == "4" and board[1]["targets"] == "qv" and board[1]["val_loss"] == "1.5"
 
         (out / "manifest.json").unlink()  # force the stage to run again: answers resume, judges hit the cache
         run_evaluate(tmp_path / "data", sweep, out, str(tiny_model_dir), eval_cfg, judges)

@@ -86,8 +86,8 @@ def leaderboard_rows(ranking: dict[str, Any], runs: list[FinishedRun], inference
         run = by_name.get(name)
         row: dict[str, Any] = {
             "name": name,
-            "r": run.config.get("r") if run else None,
-            "targets": run.config.get("targets") if run else None,
+            "r": run.settings.get("r") if run else None,
+            "targets": run.settings.get("targets") if run else None,
             "val_loss": run.val_loss if run else None,
             "loss_rank": loss_rank.get(name),
         }

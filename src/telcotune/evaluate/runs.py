@@ -20,6 +20,11 @@ class FinishedRun:
     energy: dict[str, Any] | None
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """The run's train settings (r, alpha, targets, ...) from its config.json."""
+        return self.config.get("train", self.config)
+
+    @property
     def val_loss(self) -> float | None:
         return self.metrics.get("best_val_loss")
 

@@ -1,0 +1,63 @@
+"""One judge score per run, for the sections that set quality against cost (target modules,
+energy versus quality, samples).
+
+Pointwise judges all score 1-10, so the panel score is the mean of the judges' mean scores,
+over the judges with pointwise rankings; a run is scored only if every such judge scored it
+(a run missing one judge would be compared on a different panel). Without pointwise judging,
+the panel score is the mean Bradley-Terry probability of beating an average run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .fmt import listing
+from .judges import judges
+
+
+@dataclass(frozen=True)
+class PanelScore:
+    label: str
+    """What the score is and whose it is, for sentences."""
+    axis_label: str
+    """Short: for figure axes."""
+    scores: dict[str, float]
+    """run -> score, higher is better."""
+    judges: tuple[str, ...]
+    unscored: tuple[str, ...]
+    """Runs some judge did not score (left out)."""
+
+    def best(self, runs: list[str] | None = None) -> str | None:
+        pool = {r: s for r, s in self.scores.items() if runs is None or r in runs}
+        return min(pool, key=lambda r: (-pool[r], r)) if pool else None
+
+
+def _per_judge(ranking: dict[str, Any] | None, protocol: str, key: str) -> dict[str, dict[str, float]]:
+    out = {}
+    for judge, section in judges(ranking).items():
+        entries = (section.get(protocol) or {}).get("entries") or []
+        values = {e["run"]: e[key] for e in entries if e.get(key) is not None}
+        if values:
+            out[judge] = values
+    return out
+
+
+def _panel(per_judge: dict[str, dict[str, float]], what: str, axis: str) -> PanelScore:
+    names = list(per_judge)
+    all_runs = sorted({r for values in per_judge.values() for r in values})
+    common = [r for r in all_runs if all(r in per_judge[j] for j in names)]
+    scores = {r: sum(per_judge[j][r] for j in names) / len(names) for r in common}
+    who = f"from {names[0]}" if len(names) == 1 else f"averaged over {listing(names)}"
+    return PanelScore(f"{what}, {who}", axis, scores, tuple(names), tuple(r for r in all_runs if r not in common))
+
+
+def panel_score(ranking: dict[str, Any] | None) -> PanelScore | None:
+    """None when no judge produced a per-run score."""
+    pointwise = _per_judge(ranking, "pointwise", "mean")
+    if pointwise:
+        return _panel(pointwise, "mean pointwise judge score (1-10)", "judge score (1-10)")
+    pairwise = _per_judge(ranking, "pairwise", "win_prob_vs_average")
+    if pairwise:
+        return _panel(pairwise, "Bradley-Terry probability of beating an average run", "P(beats an average run)")
+    return None
