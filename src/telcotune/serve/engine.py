@@ -1,0 +1,83 @@
+"""The chat engine shared by the terminal chat and the HTTP server: one base model with its
+adapters, the tokenizer, the training system prompt and the limits. `prepare` checks a request
+(model name, lengths) without touching the model; `reply` generates under the model lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import load_tokenizer, resolve_model
+from .adapters import AdapterBank
+from .errors import InputTooLong, TooManyTokens, UnknownModel
+from .limits import ServeLimits
+from .streaming import ReplyStats, generate_streaming, prompt_ids
+from .target import ServeTarget
+
+
+@dataclass(frozen=True)
+class PreparedReply:
+    model: str
+    prompt: list[int]
+    max_new_tokens: int
+
+
+class ChatEngine:
+    def __init__(self, bank: AdapterBank, tokenizer: Any, system_prompt: str, limits: ServeLimits | None = None,
+                 default_model: str | None = None):
+        self.bank, self.tokenizer, self.system_prompt = bank, tokenizer, system_prompt
+        self.limits = limits or ServeLimits()
+        self.default_model = default_model or bank.names[0]
+        # Requests are tokenized on the event loop while a reply decodes on its worker thread;
+        # a fast tokenizer must not be used by two threads at once.
+        self.tokenizer_lock = threading.Lock()
+        positions = getattr(bank.model.config, "max_position_embeddings", None)
+        self.context_tokens: int | None = positions if isinstance(positions, int) else None
+
+    @classmethod
+    def load(cls, target: ServeTarget, limits: ServeLimits | None = None) -> "ChatEngine":
+        model_dir = resolve_model(target.model_spec)
+        bank = AdapterBank(model_dir, target.adapters, trust_remote_code=target.trust_remote_code)
+        tokenizer = load_tokenizer(model_dir, trust_remote_code=target.trust_remote_code)
+        return cls(bank, tokenizer, target.system_prompt, limits, target.default)
+
+    @property
+    def names(self) -> list[str]:
+        return self.bank.names
+
+    def conversation(self, messages: list[dict]) -> list[dict]:
+        """The messages as the adapters saw them in training: with the training system prompt
+        first unless the caller brought its own."""
+        if any(m["role"] == "system" for m in messages):
+            return messages
+        return [{"role": "system", "content": self.system_prompt}, *messages]
+
+    def prepare(self, model: str, messages: list[dict], max_new_tokens: int | None = None) -> PreparedReply:
+        if model not in self.names:
+            raise UnknownModel(f"model {model!r} is not served; available: {', '.join(self.names)}", param="model")
+        new_tokens = max_new_tokens or self.limits.default_new_tokens
+        ceiling = min(self.limits.max_new_tokens, (self.context_tokens or 1 << 30) - 1)
+        if new_tokens > ceiling:
+            raise TooManyTokens(f"max_tokens is {new_tokens}; this server allows at most {ceiling}",
+                                param="max_tokens")
+        with self.tokenizer_lock:
+            prompt = prompt_ids(self.tokenizer, self.conversation(messages))
+        self._check_length(len(prompt), new_tokens)
+        return PreparedReply(model, prompt, new_tokens)
+
+    def _check_length(self, prompt_tokens: int, new_tokens: int) -> None:
+        if prompt_tokens > self.limits.max_input_tokens:
+            raise InputTooLong(f"the conversation is {prompt_tokens} tokens; this server accepts at most "
+                               f"{self.limits.max_input_tokens}", param="messages")
+        if self.context_tokens and prompt_tokens + new_tokens > self.context_tokens:
+            raise InputTooLong(f"the conversation ({prompt_tokens} tokens) plus max_tokens ({new_tokens}) exceeds "
+                               f"the model's context of {self.context_tokens} tokens", param="messages")
+
+    def reply(self, prepared: PreparedReply, on_text: Callable[[str], None], *, temperature: float = 0.0,
+              seed: int = 0, should_stop: Callable[[], bool] = lambda: False) -> ReplyStats:
+        with self.bank.use(prepared.model) as model:
+            return generate_streaming(model, self.tokenizer, prepared.prompt, on_text,
+                                      max_new_tokens=prepared.max_new_tokens, temperature=temperature,
+                                      seed=seed, should_stop=should_stop, tokenizer_lock=self.tokenizer_lock)
