@@ -1,0 +1,74 @@
+"""What `telcotune train` and `telcotune sweep` do once their options are parsed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..config import ExperimentConfig, apply_overrides, expand_sweep, load_config
+from ..errors import ConfigError
+
+console = Console(stderr=True)
+
+
+def base_config(config_path: Path | None, train_overrides: dict[str, Any],
+                model: str | None = None, meter: str | None = None) -> ExperimentConfig:
+    """The experiment config (a YAML's, else the defaults) with command-line overrides.
+    `--epochs` and `--max-steps` together are an error; `--epochs` alone clears a max_steps
+    that came from the YAML (otherwise it would silently win)."""
+    if train_overrides.get("epochs") is not None and train_overrides.get("max_steps") is not None:
+        raise ConfigError("--epochs and --max-steps: give one (max_steps overrides epochs)")
+    cfg = load_config(config_path) if config_path else ExperimentConfig()
+    overrides = {k: v for k, v in train_overrides.items() if v is not None}
+    if "epochs" in overrides:
+        overrides["max_steps"] = None
+    cfg = apply_overrides(cfg, "train", overrides)
+    if model is not None:
+        cfg = apply_overrides(cfg, "model", {"spec": model})
+    if meter is not None:
+        cfg = apply_overrides(cfg, "energy", {"meter": meter})
+    return cfg
+
+
+def train_command(data: Path, out: Path, cfg: ExperimentConfig, progress: bool = True) -> dict[str, Any]:
+    from ..energy.factory import make_meter
+    from .run import train_run
+
+    metrics = train_run(data, out, cfg.train, cfg.model.spec, meter=make_meter(cfg.energy),
+                        progress=progress)
+    console.print(
+        f"{out}: {metrics['steps']} steps, best val loss {metrics['best_val_loss']:.4f} "
+        f"(step {metrics['best_step']}), {metrics['tokens_per_s']:.0f} tokens/s, "
+        f"{metrics['duration_s']:.0f} s, {metrics['precision']}")
+    return metrics
+
+
+def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path | None,
+                  max_steps: int | None, only: list[str] | None, progress: bool = True,
+                  ) -> list[dict[str, Any]]:
+    """Runs: the sweep file's (over the config's train defaults), else the config's own sweep
+    section, else one run named `default` with the train defaults."""
+    from ..config import SweepConfig
+    from ..energy.factory import make_meter
+    from .sweep import run_sweep
+
+    if sweep_file is not None:
+        cfg = cfg.model_copy(update={"sweep": SweepConfig(file=str(sweep_file))})
+    runs = expand_sweep(cfg, source=str(sweep_file or "config"))
+    names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()] or None
+    rows = run_sweep(data, out, runs, cfg.model.spec, meter_factory=lambda: make_meter(cfg.energy),
+                     only=names, max_steps=max_steps, progress=progress)
+    table = Table("run", "r", "alpha", "targets", "lr", "best val loss", "tok/s", "s", "kWh")
+    for r in rows:
+        table.add_row(r["name"], str(r["r"]), f"{r['alpha']:g}", r["targets"], f"{r['lr']:g}",
+                      _f(r["best_val_loss"], ".4f"), _f(r["tokens_per_s"], ".0f"),
+                      _f(r["duration_s"], ".0f"), _f(r["energy_kwh"], ".2e"))
+    console.print(table)
+    return rows
+
+
+def _f(x: float | None, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)

@@ -1,0 +1,77 @@
+"""LoRA targets: which linear modules a model has, checks before training, and the PEFT wrap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import ConfigError
+
+
+def linear_module_names(model: torch.nn.Module) -> list[str]:
+    """Full names of the model's linear leaf modules (what LoRA can be injected into)."""
+    linear_types: tuple[type, ...] = (torch.nn.Linear,)
+    try:
+        from transformers.pytorch_utils import Conv1D
+
+        linear_types += (Conv1D,)
+    except ImportError:  # pragma: no cover
+        pass
+    return [name for name, mod in model.named_modules() if name and isinstance(mod, linear_types)]
+
+
+def short_names(full_names: Iterable[str]) -> list[str]:
+    """`model.layers.0.self_attn.q_proj` -> `q_proj`, unique, in first-seen order."""
+    return list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in full_names))
+
+
+def check_targets(targets: Iterable[str], full_names: list[str], label: str = "the model") -> None:
+    """Raise ConfigError naming the targets the model lacks and listing the ones it has.
+    A target matches like PEFT matches it: a module name equal to it or ending in `.target`."""
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in full_names)]
+    if missing:
+        have = ", ".join(short_names(full_names)) or "(none)"
+        raise ConfigError(
+            f"LoRA target module(s) {', '.join(missing)} not found in {label}; "
+            f"its linear modules are: {have}")
+
+
+def meta_model_linear_names(model_dir: Path, trust_remote_code: bool = False) -> list[str]:
+    """Linear module names from the model's config alone (built on the meta device: no weights
+    are read or allocated)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
+    return linear_module_names(model)
+
+
+def lora_config(cfg: TrainConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+        target_modules=list(cfg.target_modules()), use_rslora=cfg.rslora, use_dora=cfg.dora,
+        bias="none", task_type="CAUSAL_LM",
+    )
+
+
+def add_lora(model: torch.nn.Module, cfg: TrainConfig):
+    """Wrap a fresh base model with a new LoRA adapter (base weights frozen)."""
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():  # peft 0.21 calls a transformers 5 method it deprecates
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, lora_config(cfg))
+
+
+def count_params(model: torch.nn.Module) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
