@@ -32,6 +32,9 @@ def run_study(config_path: Path, workdir: Path | None = None, progress: bool = T
     for name, stage in STAGES:
         console.rule(f"[bold]{name}")
         stage(cfg, paths, progress)
+    from .summary import print_summary
+
+    print_summary(paths)
     return paths
 
 
@@ -42,4 +45,28 @@ def _data(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     console.print(f"data: {stats['conversations']} conversations, splits {stats['splits']}")
 
 
-STAGES = [("data", _data)]
+def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
+    from .config import expand_sweep
+    from .energy import make_meter
+    from .train.sweep import run_sweep
+
+    rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.spec,
+                     meter_factory=lambda: make_meter(cfg.energy), progress=progress)
+    console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
+
+
+def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
+    from .evaluate.stage import run_evaluate
+
+    run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.spec, cfg.eval, cfg.judges, cfg.energy,
+                 progress=progress)
+
+
+def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
+    from .report import build_report
+
+    index = build_report(paths.root)
+    console.print(f"report: {index}")
+
+
+STAGES = [("data", _data), ("sweep", _sweep), ("evaluate", _evaluate), ("report", _report)]

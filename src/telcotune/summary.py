@@ -1,0 +1,50 @@
+"""The table `telcotune run` ends with: the best run by each judge, by validation loss and by
+energy, and where the report is. Read from the stage artifacts only."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .fsio import read_json
+from .paths import EvalPaths, StudyPaths
+
+console = Console()
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def summary_rows(paths: StudyPaths) -> list[tuple[str, str, str]]:
+    """(criterion, run, detail) rows."""
+    sweep = read_json(paths.sweep / "sweep.json")["runs"]
+    ranking = read_json(EvalPaths(paths.eval).ranking)
+    rows = []
+    for judge, section in ranking["judges"].items():
+        entries = [e for e in section.get("pointwise", {}).get("entries", []) if e["run"] != "base" and e["mean"] is not None]
+        if entries:
+            best = entries[0]
+            rows.append((f"best by {judge}", best["run"], f"score {_fmt(best['mean'], '.2f')}"))
+    by_loss = min((r for r in sweep if r.get("best_val_loss") is not None), key=lambda r: r["best_val_loss"], default=None)
+    if by_loss:
+        rows.append(("best by validation loss", by_loss["name"], f"loss {by_loss['best_val_loss']:.4f}"))
+    by_energy = min((r for r in sweep if r.get("energy_kwh") is not None), key=lambda r: r["energy_kwh"], default=None)
+    if by_energy:
+        rows.append(("least training energy", by_energy["name"],
+                     f"{by_energy['energy_kwh'] * 1000:.2f} Wh ({by_energy.get('energy_method', '?')})"))
+    for judge, section in ranking["judges"].items():
+        finding = section.get("loss_vs_judge", {}).get("plain_finding")
+        if finding:
+            rows.append((f"finding ({judge})", "", finding))
+    return rows
+
+
+def print_summary(paths: StudyPaths) -> None:
+    table = Table(title=f"study {paths.root}", show_lines=False)
+    for column in ("criterion", "run", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in summary_rows(paths):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"report: {paths.report / 'index.html'}")
