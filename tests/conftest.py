@@ -88,3 +88,15 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("TELCOTUNE_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """The tiny model gains nothing from a second thread, and on a shared 2-core machine the
+    threads' spinning makes every token 10-40x slower; restored after the module."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -27,16 +27,7 @@ LIMITS = ServeLimits(max_input_tokens=300, max_new_tokens=32, default_new_tokens
 ASK = [{"role": "user", "content": "My router lights are red, what now?"}]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The tiny model gains nothing from a second thread, and on a shared 2-core machine the
-    threads' spinning makes every token 10-40x slower; restored after the module."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

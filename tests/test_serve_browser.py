@@ -77,16 +77,7 @@ class DevTools:
                 or e["method"] == "Runtime.exceptionThrown"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The tiny model gains nothing from a second thread, and on a shared 2-core machine the
-    threads' spinning makes every token 10-40x slower; restored after the module."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytestmark, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture()

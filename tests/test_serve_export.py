@@ -29,16 +29,7 @@ def greedy_ids(model, tokenizer, stops, text: str) -> list[int]:
     return output[0, len(prompt):].tolist()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The tiny model gains nothing from a second thread, and on a shared 2-core machine the
-    threads' spinning makes every token 10-40x slower; restored after the module."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -150,3 +150,9 @@ def load_model(path: Path, dtype=None, trust_remote_code: bool = False):
     return AutoModelForCausalLM.from_pretrained(
         path, dtype=dtype or torch.float32, trust_remote_code=trust_remote_code
     )
+
+
+def peft_adapter_name(run: str) -> str:
+    """The name a run's adapter gets inside a PeftModel. PEFT names become torch module names,
+    which may not contain '.', and run names may (`r16-d0.1`); the mapping is one-to-one."""
+    return run.replace("_", "__").replace(".", "_")

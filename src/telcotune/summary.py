@@ -23,7 +23,9 @@ def summary_rows(paths: StudyPaths) -> list[tuple[str, str, str]]:
     rows = []
     for judge, section in ranking["judges"].items():
         entries = [e for e in section.get("pointwise", {}).get("entries", []) if e["run"] != "base" and e["mean"] is not None]
-        if entries:
+        if entries and len({e["mean"] for e in entries}) == 1:
+            rows.append((f"best by {judge}", "(all tied)", f"every run scored {_fmt(entries[0]['mean'], '.2f')}"))
+        elif entries:
             best = entries[0]
             rows.append((f"best by {judge}", best["run"], f"score {_fmt(best['mean'], '.2f')}"))
     by_loss = min((r for r in sweep if r.get("best_val_loss") is not None), key=lambda r: r["best_val_loss"], default=None)

@@ -15,7 +15,7 @@ from ..energy.summary import write_energy
 from ..fsio import read_json, read_jsonl, write_json, write_jsonl
 from ..generation import generate_batch
 from ..manifest import hash_inputs, hash_obj
-from ..models import load_model, load_tokenizer
+from ..models import load_model, load_tokenizer, peft_adapter_name
 from ..paths import EvalPaths
 from ..progress import progress_bar
 from .prompt_sets import EvalPrompt
@@ -54,7 +54,7 @@ class AdapterSwapper:
         from peft import PeftModel
 
         if self.loaded is not None:  # keep one adapter in memory at a time
-            self.model.delete_adapter(self.loaded)
+            self.model.delete_adapter(peft_adapter_name(self.loaded))
             self.loaded = None
         if job.adapter is None:
             # answer_runs orders the base first, before any LoRA layer is injected into it
@@ -62,10 +62,10 @@ class AdapterSwapper:
                 raise RuntimeError("the base model must be answered before any adapter is loaded")
             return self.base
         if self.model is self.base:
-            self.model = PeftModel.from_pretrained(self.base, str(job.adapter), adapter_name=job.run)
+            self.model = PeftModel.from_pretrained(self.base, str(job.adapter), adapter_name=peft_adapter_name(job.run))
         else:
-            self.model.load_adapter(str(job.adapter), adapter_name=job.run)
-        self.model.set_adapter(job.run)
+            self.model.load_adapter(str(job.adapter), adapter_name=peft_adapter_name(job.run))
+        self.model.set_adapter(peft_adapter_name(job.run))
         self.loaded = job.run
         return self.model
 

@@ -8,13 +8,12 @@ no schema-free JSON mode, so `json_mode` becomes an instruction in the system pr
 from __future__ import annotations
 
 import os
-import threading
-import time
 from typing import Any
 
+from .sdk_backend import SdkBackend
 from .base import (
     JSON_ONLY_INSTRUCTION, ChatRequest, Completion, LLMError, PermanentLLMError, Price,
-    TransientLLMError, Usage, cost_usd, map_concurrently, parse_retry_after_s, price_for, redact,
+    TransientLLMError, Usage, cost_usd, parse_retry_after_s, price_for, redact,
     short, system_and_turns, transport_errors,
 )
 
@@ -30,33 +29,11 @@ ANTHROPIC_PRICES: dict[str, Price] = {
 _TRANSIENT_STATUS = {408, 409, 429}
 
 
-class AnthropicBackend:
+class AnthropicBackend(SdkBackend):
     backend = "anthropic"
-    prefers_batching = False
-    cache_scope = "anthropic"
 
-    def __init__(self, model: str, *, timeout_s: float = 120.0, concurrency: int = 4):
-        self.model = model
-        self.timeout_s = timeout_s
-        self.concurrency = concurrency
-        self._sdk: Any = None
-        self._key: str | None = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"AnthropicBackend(model={self.model!r})"
-
-    def complete(self, request: ChatRequest) -> Completion:
-        client = self._client()
-        started = time.perf_counter()
-        try:
-            message = client.messages.create(**self.request_kwargs(request))
-        except Exception as exc:
-            raise self._map_error(exc) from None
-        return self._completion(message, time.perf_counter() - started)
-
-    def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
-        return map_concurrently(self.complete, requests, self.concurrency)
+    def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
+        return client.messages.create(**kwargs)
 
     def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
         system, turns = system_and_turns(request.messages)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluate.answers import BASE_RUN
-from ..models import load_model
+from ..models import load_model, peft_adapter_name
 from .errors import UnknownModel
 
 
@@ -45,7 +45,7 @@ class AdapterBank:
             raise UnknownModel(f"model {name!r} is not served; available: {', '.join(self.names)}", param="model")
         with self._lock:
             if name != BASE_RUN:
-                self.model.set_adapter(name, inference_mode=True)
+                self.model.set_adapter(peft_adapter_name(name), inference_mode=True)
                 yield self.model
             elif self.has_adapters:
                 with self.model.disable_adapter():
@@ -62,7 +62,7 @@ def _with_adapters(base: Any, adapters: dict[str, Path]) -> Any:
         if not (Path(folder) / "adapter_config.json").is_file():
             raise ConfigError(f"{folder}: no adapter_config.json; expected a PEFT adapter folder")
         if model is base:
-            model = PeftModel.from_pretrained(base, str(folder), adapter_name=name)
+            model = PeftModel.from_pretrained(base, str(folder), adapter_name=peft_adapter_name(name))
         else:
-            model.load_adapter(str(folder), adapter_name=name)
+            model.load_adapter(str(folder), adapter_name=peft_adapter_name(name))
     return model

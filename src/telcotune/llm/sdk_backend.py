@@ -1,0 +1,58 @@
+"""What the SDK-based backends (Anthropic, Gemini) share: settings, the lazily built SDK
+client, one call timed and its errors mapped, and concurrent `complete_many`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from .base import ChatRequest, Completion, LLMError, map_concurrently
+
+
+class SdkBackend:
+    backend = ""
+    prefers_batching = False
+
+    def __init__(self, model: str, *, timeout_s: float = 120.0, concurrency: int = 4):
+        self.model = model
+        self.timeout_s = timeout_s
+        self.concurrency = concurrency
+        self._sdk: Any = None
+        self._key: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def cache_scope(self) -> str:
+        return self.backend
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+    def complete(self, request: ChatRequest) -> Completion:
+        client = self._client()
+        started = time.perf_counter()
+        try:
+            reply = self._send(client, self.request_kwargs(request))
+        except Exception as exc:  # the SDK's error types differ; _map_error sorts them
+            raise self._map_error(exc) from None
+        return self._completion(reply, time.perf_counter() - started)
+
+    def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
+        return map_concurrently(self.complete, requests, self.concurrency)
+
+    # Each backend: build its SDK client, send one request, read a reply, classify an error.
+    def _client(self) -> Any:
+        raise NotImplementedError
+
+    def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _completion(self, reply: Any, latency_s: float) -> Completion:
+        raise NotImplementedError
+
+    def _map_error(self, exc: Exception) -> LLMError:
+        raise NotImplementedError
