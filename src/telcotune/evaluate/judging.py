@@ -14,6 +14,7 @@ from ..fsio import write_jsonl
 from ..judge.base import Judge, JudgeContext, Judgment, PairItem, PointwiseItem, judge_slug
 from ..judge.pairs import SwissTournament, all_pairs
 from ..paths import EvalPaths
+from ..progress import progress_bar
 from .prompt_sets import EvalPrompt
 
 Answers = dict[str, dict[str, str]]
@@ -46,32 +47,57 @@ def _pair_winner(judgments: list[Judgment], pair: tuple[str, str]) -> str | None
 
 
 def swiss_judgments(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig,
-                    seed_scores: dict[str, float]) -> list[Judgment]:
+                    seed_scores: dict[str, float], advance=lambda n: None) -> list[Judgment]:
     tournament = SwissTournament(sorted(answers), seed=cfg.seed, initial=seed_scores)
     judgments: list[Judgment] = []
     for _ in range(cfg.swiss_rounds):
         pairs = tournament.next_round()
         if not pairs:
             break
-        round_judgments = judge.pairwise(pair_items(ctxs, answers, pairs))
+        round_judgments = _in_chunks(judge.pairwise, pair_items(ctxs, answers, pairs), advance)
         judgments += round_judgments
         for pair in pairs:
             tournament.record(_pair_winner(round_judgments, pair), pair)
     return judgments
 
 
+CHUNK = 32
+"""Items sent to a judge at once: large enough for a local judge's batches and a remote one's
+concurrency, small enough for the progress bar to move."""
+
+
+def _in_chunks(judge_fn, items: list, advance) -> list[Judgment]:
+    out: list[Judgment] = []
+    for start in range(0, len(items), CHUNK):
+        out += judge_fn(items[start:start + CHUNK])
+        advance(len(items[start:start + CHUNK]))
+    return out
+
+
+def _expected_calls(ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig) -> int:
+    n_runs, n = len(answers), 0
+    if cfg.protocol in ("pointwise", "both"):
+        n += n_runs * len(ctxs)
+    if cfg.protocol in ("pairwise", "both"):
+        pairs = n_runs * (n_runs - 1) // 2 if cfg.pairs == "all" else cfg.swiss_rounds * (n_runs // 2)
+        n += 2 * pairs * len(ctxs)
+    return n
+
+
 def run_judge(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig, paths: EvalPaths,
-              meter: Meter | None = None) -> list[Judgment]:
+              meter: Meter | None = None, progress: bool = True) -> list[Judgment]:
     meter = meter or NullMeter()
     judgments: list[Judgment] = []
-    with window(meter, "judging") as measured:
+    total = _expected_calls(ctxs, answers, cfg)
+    with window(meter, "judging") as measured, \
+            progress_bar(f"judging ({judge.name})", total=total, enabled=progress) as advance:
         if cfg.protocol in ("pointwise", "both"):
-            judgments += judge.pointwise(pointwise_items(ctxs, answers))
+            judgments += _in_chunks(judge.pointwise, pointwise_items(ctxs, answers), advance)
         if cfg.protocol in ("pairwise", "both"):
             if cfg.pairs == "all":
-                judgments += judge.pairwise(pair_items(ctxs, answers, all_pairs(sorted(answers))))
+                judgments += _in_chunks(judge.pairwise, pair_items(ctxs, answers, all_pairs(sorted(answers))), advance)
             else:
-                judgments += swiss_judgments(judge, ctxs, answers, cfg, _mean_overall(judgments))
+                judgments += swiss_judgments(judge, ctxs, answers, cfg, _mean_overall(judgments), advance)
     slug = judge_slug(judge.name)
     write_jsonl(paths.judgments(slug), [j.to_dict() for j in judgments])
     write_energy(paths.judgments_dir / f"{slug}.energy.json", [measured.reading], tokens=len(judgments),

@@ -70,9 +70,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model_spec: str, ev
     ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
     judgments: dict[str, list[Judgment]] = {}
     for spec in judges_cfg.panel:
-        console.print(f"judging with {spec} ({eval_cfg.protocol})")
         judge = make_judge(spec, judges_cfg, _term_groups(scenarios))
-        judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter)
+        judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
 
     sets = {}
     for p in prompts:
