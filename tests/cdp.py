@@ -64,6 +64,14 @@ class Page:
             raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def wait_for(self, expression: str, timeout_s: float = 60.0) -> Any:
+        """Poll until the expression is truthy; returns its value."""
+        deadline = time.monotonic() + timeout_s
+        while not (value := self.evaluate(expression)):
+            assert time.monotonic() < deadline, f"timed out waiting for: {expression}"
+            time.sleep(0.1)
+        return value
+
     def errors(self) -> list[dict[str, Any]]:
         """Console errors, uncaught exceptions, and browser log errors (failed loads, CSP)."""
         return [e for e in self.events

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,9 +16,9 @@ from telcotune.serve.limits import ServeLimits
 from telcotune.serve.server import ServerThread
 from telcotune.serve.target import study_target
 
+from .cdp import CHROMIUM, Chromium, Page
 from .test_serve_study import build_study
 
-CHROMIUM = Path(os.environ.get("TELCOTUNE_CHROMIUM", "/usr/bin/chromium"))
 KEY = "browser-key-456"
 NEW_TOKENS = 12
 
@@ -31,90 +26,13 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install the Debian package `chromium`")
 
 
-class DevTools:
-    """A minimal CDP client over the browser's websocket; events are kept for later checks."""
-
-    def __init__(self, ws: Any):
-        self.ws = ws
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-        self.session: str | None = None
-
-    def call(self, method: str, timeout_s: float = 30.0, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        message = {"id": self.next_id, "method": method, "params": params}
-        if self.session and not method.startswith("Target."):
-            message["sessionId"] = self.session
-        self.ws.send(json.dumps(message))
-        deadline = time.monotonic() + timeout_s
-        while True:
-            reply = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-            if "method" in reply:
-                self.events.append(reply)
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, timeout_s: float = 60.0) -> Any:
-        """Poll until the expression is truthy; returns its value."""
-        deadline = time.monotonic() + timeout_s
-        while not (value := self.evaluate(expression)):
-            assert time.monotonic() < deadline, f"timed out waiting for: {expression}"
-            time.sleep(0.1)
-        return value
-
-    def errors(self) -> list[dict[str, Any]]:
-        return [e for e in self.events
-                if (e["method"] == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")
-                or (e["method"] == "Log.entryAdded" and e["params"]["entry"].get("level") == "error")
-                or e["method"] == "Runtime.exceptionThrown"]
-
-
 pytestmark = [pytestmark, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture()
-def browser(tmp_path):
-    profile = tmp_path / "profile"
-    log = open(tmp_path / "chromium.log", "wb")
-    process = subprocess.Popen(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--remote-debugging-port=0", f"--user-data-dir={profile}", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--window-size=1000,760", "about:blank"],
-        stdout=log, stderr=log)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
-            assert process.poll() is None, f"chromium exited: {(tmp_path / 'chromium.log').read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-            time.sleep(0.1)
-        port, path = port_file.read_text().splitlines()[:2]
-        from websockets.sync.client import connect
-
-        with connect(f"ws://127.0.0.1:{port}{path}", max_size=64 * 2**20, open_timeout=20) as ws:
-            devtools = DevTools(ws)
-            target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
-            devtools.session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-            for domain in ("Runtime", "Log", "Page"):
-                devtools.call(f"{domain}.enable")
-            yield devtools
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        log.close()
+def browser(tmp_path) -> Page:
+    with Chromium.launch(tmp_path) as chromium:
+        yield chromium.open("about:blank")
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +50,7 @@ LAST_REPLY = """(() => {
 })()"""
 
 
-def send(devtools: DevTools, text: str) -> None:
+def send(devtools: Page, text: str) -> None:
     devtools.evaluate(f"document.getElementById('input').value = {json.dumps(text)};"
                       "document.getElementById('send').click()")
 
