@@ -103,6 +103,14 @@ class PermanentLLMError(LLMError):
 
 # --- Shared helpers for the backends and wrappers (small enough to live with the interface) ---
 
+def complete_one(client: "LLMClient", request: ChatRequest) -> Completion:
+    """`complete` for a client whose real work is `complete_many`: one request, errors raised."""
+    result = client.complete_many([request])[0]
+    if isinstance(result, LLMError):
+        raise result
+    return result
+
+
 def map_concurrently(
     fn: Callable[[ChatRequest], Completion], requests: Sequence[ChatRequest], concurrency: int
 ) -> list[Completion | LLMError]:

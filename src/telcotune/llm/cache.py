@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..fsio import write_json
-from .base import ChatRequest, Completion, LLMError, Usage
+from .base import ChatRequest, Completion, LLMError, Usage, complete_one
 
 
 class ResponseCache:
@@ -64,10 +64,7 @@ class CachedClient:
         return request.cache_key(self.cache_scope, self.model)
 
     def complete(self, request: ChatRequest) -> Completion:
-        result = self.complete_many([request])[0]
-        if isinstance(result, LLMError):
-            raise result
-        return result
+        return complete_one(self, request)
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         keys = [self.key(r) for r in requests]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import llm_cache
-from .base import ChatRequest, Completion, LLMError
+from .base import ChatRequest, Completion, LLMError, complete_one
 from .cache import CachedClient, ResponseCache
 from .retry import RetryingClient
 from .spec import make_client, parse_spec
@@ -42,10 +42,7 @@ class MeteredClient:
         self._lock = threading.Lock()
 
     def complete(self, request: ChatRequest) -> Completion:
-        result = self.complete_many([request])[0]
-        if isinstance(result, LLMError):
-            raise result
-        return result
+        return complete_one(self, request)
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         results = self.inner.complete_many(requests)

@@ -7,7 +7,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-from .base import ChatRequest, Completion, LLMError, PermanentLLMError, Usage
+from .base import ChatRequest, Completion, LLMError, PermanentLLMError, Usage, complete_one
 
 # `json_mode` has no decoder-level equivalent here; the prompt must ask for JSON itself.
 
@@ -30,10 +30,7 @@ class LocalBackend:
         return f"LocalBackend(model={self.model!r})"
 
     def complete(self, request: ChatRequest) -> Completion:
-        result = self.complete_many([request])[0]
-        if isinstance(result, LLMError):
-            raise result
-        return result
+        return complete_one(self, request)
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         results: list[Completion | LLMError | None] = [None] * len(requests)

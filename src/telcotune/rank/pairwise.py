@@ -18,7 +18,7 @@ from .bootstrap import Interval, bootstrap_draws, run_interval
 from .bt_fit import PRIOR_GAMES, fit_log_strengths, win_prob_vs_average
 from .inputs import PairVerdict
 from .orders import PairOutcome, PositionBias, consistent_outcomes, position_bias
-from .ranks import competition_ranks, order_by
+from .ranks import RankedEntries, competition_ranks, order_by
 from .tables import Game, WinTable
 
 __all__ = [
@@ -89,7 +89,7 @@ class PairwiseEntry:
 
 
 @dataclass(frozen=True)
-class PairwiseRanking:
+class PairwiseRanking(RankedEntries):
     entries: tuple[PairwiseEntry, ...]
     """Strongest first; runs without verdicts last, by name."""
     merge_orders: bool
@@ -100,13 +100,6 @@ class PairwiseRanking:
     n_resamples: int
     seed: int
     level: float
-
-    @property
-    def order(self) -> tuple[str, ...]:
-        return tuple(e.run for e in self.entries)
-
-    def entry(self, run: str) -> PairwiseEntry:
-        return next(e for e in self.entries if e.run == run)
 
     def scores(self) -> dict[str, float]:
         """Log-strength of each run with verdicts (higher is better)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from .bootstrap import Interval, bootstrap_draws, run_interval
 from .inputs import ScoreRow
-from .ranks import competition_ranks, order_by
+from .ranks import RankedEntries, competition_ranks, order_by
 from .tables import ScoreTable
 
 NO_SCORES = "no scores for this run"
@@ -33,20 +33,13 @@ class PointwiseEntry:
 
 
 @dataclass(frozen=True)
-class PointwiseRanking:
+class PointwiseRanking(RankedEntries):
     entries: tuple[PointwiseEntry, ...]
     """Best first; runs without scores last, by name."""
     n_prompts: int
     n_resamples: int
     seed: int
     level: float
-
-    @property
-    def order(self) -> tuple[str, ...]:
-        return tuple(e.run for e in self.entries)
-
-    def entry(self, run: str) -> PointwiseEntry:
-        return next(e for e in self.entries if e.run == run)
 
     def scores(self) -> dict[str, float]:
         """Mean score of each scored run (higher is better)."""

@@ -33,3 +33,16 @@ def ordinal(n: int) -> str:
     else:
         suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+class RankedEntries:
+    """For ranking results holding `entries` (best first, each with a `run`)."""
+
+    entries: tuple
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(e.run for e in self.entries)
+
+    def entry(self, run: str):
+        return next(e for e in self.entries if e.run == run)
