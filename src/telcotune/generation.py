@@ -1,8 +1,9 @@
 """The one batched-generation function: chat conversations in, replies with token counts out.
 
 Used by the `local` LLM backend and by the evaluation stage (base model and adapters), so both
-decode the same way: chat template with a generation prompt, left padding, length-sorted
-batches, greedy at temperature 0, stop at the end-of-turn token.
+decode the same way: chat template with a generation prompt, length-sorted batches prefilled
+without padding (`prefill.py`) and decoded left-padded, greedy at temperature 0, stop at the
+end-of-turn token.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
+from .prefill import ragged_prefill
 
 # End-of-turn tokens of common chat templates; the tokenizer's eos is always a stop too.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
@@ -98,17 +100,19 @@ def _generate(model: Any, tokenizer: Any, prompts: list[list[int]], stops: list[
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     input_ids, attention_mask = _left_pad(prompts, pad_id)
     sampling = temperature > 0
-    # A fresh config, so the model's own defaults (top_p, repetition penalty...) do not leak in.
+    started = time.perf_counter()
     # A static KV cache is allocated once per batch instead of growing by concatenation at
     # every step: measured ~10% more batched tokens/s on the embedded model here.
+    cache = ragged_prefill(model, prompts, max_cache_len=input_ids.shape[1] + max_new_tokens)
+    # A fresh config, so the model's own defaults (top_p, repetition penalty...) do not leak in.
     config = GenerationConfig(
         max_new_tokens=max_new_tokens, do_sample=sampling, temperature=temperature if sampling else None,
-        top_k=None, top_p=None, eos_token_id=stops, pad_token_id=pad_id, cache_implementation="static",
+        top_k=None, top_p=None, eos_token_id=stops, pad_token_id=pad_id,
+        cache_implementation=None if cache is not None else "static",
     )
-    started = time.perf_counter()
     with _seeded(model.device, seed):
-        output = model.generate(input_ids=input_ids.to(model.device),
-                                attention_mask=attention_mask.to(model.device), generation_config=config)
+        output = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),
+                                past_key_values=cache, generation_config=config)
     latency_s = time.perf_counter() - started
     new = output[:, input_ids.shape[1]:].tolist()
     return [_result(tokenizer, len(p), tokens, set(stops), latency_s) for p, tokens in zip(prompts, new)]

@@ -1,0 +1,79 @@
+"""Ragged prefill: a batch's prompts are run through the model without padding, their shared
+prefix (the system prompt) once, and the keys and values are stacked into one left-padded static
+KV cache that `model.generate` then decodes from.
+
+Why: prefilling a left-padded batch computes every pad token and attends over the padded width,
+so a batch with one long prompt costs as if every prompt were that long. On the embedded model
+with 16 evaluation prompts of 109-514 tokens, the padded batch prefill took 9.8 s and the ragged
+one 4.7 s (`bench/generate_throughput.py` measures the whole effect).
+
+Each prompt's last token is left out of the cache: `generate` needs at least one uncached token
+to start from, and it derives positions from the attention mask, which gives every row the same
+positions (0, 1, ...) as its unpadded prefill here.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+
+def ragged_prefill(model: Any, prompts: list[list[int]], max_cache_len: int) -> Any | None:
+    """A `StaticCache` holding every prompt's keys and values except its last token, left-padded
+    to the longest prompt; None when this model's cache layers are not all plain full-attention
+    ones (sliding windows, state-space layers), or a prompt is a single token: the caller then
+    prefills the padded batch itself."""
+    import torch
+    from transformers import StaticCache
+    from transformers.cache_utils import StaticLayer
+
+    if min(len(p) for p in prompts) < 2:
+        return None
+    cache = StaticCache(config=model.config, max_cache_len=max_cache_len)
+    if any(type(layer) is not StaticLayer for layer in cache.layers):
+        return None
+    decoder = model.get_decoder()  # no LM head: prefill needs no logits; LoRA layers live inside
+    prefix = shared_prefix(prompts)
+    with torch.inference_mode():
+        prefix_kv = _forward(decoder, prefix, start=0, past=None) if prefix else None
+        rows = [_forward(decoder, p[len(prefix):-1], start=len(prefix), past=prefix_kv) for p in prompts]
+    width = max(len(p) for p in prompts) - 1
+    for index, layer in enumerate(cache.layers):
+        layer.update(_left_padded([row.layers[index].keys for row in rows], width),
+                     _left_padded([row.layers[index].values for row in rows], width))
+    return cache
+
+
+def shared_prefix(prompts: list[list[int]]) -> list[int]:
+    """The token prefix every prompt starts with, stopping one short of the shortest prompt so
+    every prompt keeps a token of its own. Equal tokens at equal positions give equal keys and
+    values in a causal model, so the prefix is computed once."""
+    return os.path.commonprefix(prompts)[:min(len(p) for p in prompts) - 1]
+
+
+def _forward(decoder: Any, tokens: list[int], start: int, past: Any | None) -> Any:
+    """The KV cache after running `tokens` at positions `start...` on top of a copy of `past`."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = copy.deepcopy(past) if past is not None else DynamicCache(config=decoder.config)
+    if tokens:
+        device = decoder.device
+        positions = torch.arange(start, start + len(tokens), device=device)[None]
+        decoder(input_ids=torch.tensor([tokens], device=device), position_ids=positions,
+                past_key_values=cache, use_cache=True)
+    return cache
+
+
+def _left_padded(states: list[Any], width: int) -> Any:
+    """Stack per-prompt `[1, heads, length, dim]` states into `[batch, heads, width, dim]`,
+    each right-aligned; the pad slots stay zero and are masked by the attention mask."""
+    import torch
+
+    first = states[0]
+    out = torch.zeros((len(states), first.shape[1], width, first.shape[3]), dtype=first.dtype,
+                      device=first.device)
+    for row, state in enumerate(states):
+        out[row, :, width - state.shape[2]:] = state[0]
+    return out
