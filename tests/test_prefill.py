@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import DynamicCache, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-from telcotune.generation import _prompt_ids, generate_batch, stop_token_ids
+from telcotune.generation import prompt_ids, generate_batch, stop_token_ids
 from telcotune.models import load_model, load_tokenizer
 from telcotune.prefill import ragged_prefill, shared_prefix
 
@@ -36,7 +36,7 @@ def model_and_tokenizer(tiny_model_dir):
 
 def _plain_generate(model, tokenizer, conversation, max_new_tokens) -> str:
     """The reference: one prompt, no padding, transformers' own prefill; the text before the stop."""
-    ids = torch.tensor([_prompt_ids(tokenizer, conversation)])
+    ids = torch.tensor([prompt_ids(tokenizer, conversation)])
     stops = stop_token_ids(model, tokenizer)
     config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, top_k=None, top_p=None,
                               eos_token_id=stops, pad_token_id=tokenizer.pad_token_id)
@@ -55,7 +55,7 @@ def test_shared_prefix_keeps_a_token_for_every_prompt():
 
 def test_cache_rows_hold_each_prompts_own_keys_and_values_right_aligned(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    prompts = [_prompt_ids(tokenizer, c) for c in CONVERSATIONS]
+    prompts = [prompt_ids(tokenizer, c) for c in CONVERSATIONS]
     assert len(shared_prefix(prompts[:3])) > 5  # the system prompt is shared and computed once
     width = max(len(p) for p in prompts) - 1
     cache = ragged_prefill(model, prompts, max_cache_len=width + 8)
@@ -102,7 +102,7 @@ def test_sliding_window_models_fall_back_to_the_padded_prefill(model_and_tokeniz
                          sliding_window=16, layer_types=["sliding_attention", "full_attention"],
                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
     model = _randomize(Qwen2ForCausalLM(config))
-    prompts = [_prompt_ids(tokenizer, c) for c in CONVERSATIONS]
+    prompts = [prompt_ids(tokenizer, c) for c in CONVERSATIONS]
     assert ragged_prefill(model, prompts, max_cache_len=200) is None
     results = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=6, batch_size=4)
     assert all(0 <= r.new_tokens <= 6 for r in results)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from telcotune.errors import ConfigError
-from telcotune.generation import _prompt_ids, stop_token_ids
+from telcotune.generation import prompt_ids, stop_token_ids
 from telcotune.serve.export import EXPORT_MARKER, export_merged
 
 from .test_evaluate import make_adapter
@@ -21,7 +21,7 @@ PROMPTS = ["My router lights are red, what now?", "I was charged for roaming in 
 def greedy_ids(model, tokenizer, stops, text: str) -> list[int]:
     import torch
 
-    prompt = _prompt_ids(tokenizer, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}])
+    prompt = prompt_ids(tokenizer, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}])
     input_ids = torch.tensor([prompt])
     with torch.inference_mode():
         output = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=12,

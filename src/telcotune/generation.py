@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +33,17 @@ class GenerationResult:
 
 def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], *, max_new_tokens: int,
                    temperature: float = 0.0, seed: int = 0, batch_size: int = 8,
-                   prefills: list[str | None] | None = None) -> list[GenerationResult]:
+                   prefills: list[str | None] | None = None,
+                   on_batch: Callable[[int], None] | None = None) -> list[GenerationResult]:
     """Reply to each conversation, in input order. Greedy when `temperature == 0`, else sampling
     seeded per batch (so a result depends on `seed` and on which batch it landed in). A prefill
-    starts the reply; the model continues it (the result's text excludes the prefill)."""
+    starts the reply; the model continues it (the result's text excludes the prefill).
+    `on_batch(n)` is called after each batch with its number of conversations (progress bars).
+    Pass every conversation in one call: batches are cut from all of them sorted by length."""
     import torch
 
     prefills = prefills or [None] * len(conversations)
-    prompts = [_prompt_ids(tokenizer, c, prefill) for c, prefill in zip(conversations, prefills)]
+    prompts = [prompt_ids(tokenizer, c, prefill) for c, prefill in zip(conversations, prefills)]
     stops = stop_token_ids(model, tokenizer)
     # Longest first: similar lengths share a batch (little padding) and memory trouble shows early.
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -56,12 +59,16 @@ def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], 
                                     max_new_tokens, temperature, batch_seed)
                 for i, result in zip(chunk, outputs):
                     results[i] = result
+                if on_batch is not None:
+                    on_batch(len(chunk))
     finally:
         model.train(was_training)
     return results  # type: ignore[return-value]
 
 
-def _prompt_ids(tokenizer: Any, conversation: list[dict], prefill: str | None = None) -> list[int]:
+def prompt_ids(tokenizer: Any, conversation: list[dict], prefill: str | None = None) -> list[int]:
+    """Token ids of the chat-templated conversation with the assistant's turn opened (and
+    `prefill`, when given, already begun)."""
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError("the model's tokenizer has no chat template; use an instruct/chat model")
     text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
@@ -110,7 +117,7 @@ def _generate(model: Any, tokenizer: Any, prompts: list[list[int]], stops: list[
         top_k=None, top_p=None, eos_token_id=stops, pad_token_id=pad_id,
         cache_implementation=None if cache is not None else "static",
     )
-    with _seeded(model.device, seed):
+    with seeded(model.device, seed):
         output = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),
                                 past_key_values=cache, generation_config=config)
     latency_s = time.perf_counter() - started
@@ -119,7 +126,7 @@ def _generate(model: Any, tokenizer: Any, prompts: list[list[int]], stops: list[
 
 
 @contextlib.contextmanager
-def _seeded(device: Any, seed: int) -> Iterator[None]:
+def seeded(device: Any, seed: int) -> Iterator[None]:
     """Seed the sampler without disturbing the caller's global RNG state (CPU, and the
     accelerator the model is on)."""
     import torch

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..generation import prompt_ids
 from ..models import load_tokenizer, resolve_model
 from .adapters import AdapterBank
 from .errors import InputTooLong, TooManyTokens, UnknownModel
 from .limits import ServeLimits
-from .streaming import ReplyStats, generate_streaming, prompt_ids
+from .streaming import ReplyStats, generate_streaming
 from .target import ServeTarget
 
 

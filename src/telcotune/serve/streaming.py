@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..generation import _prompt_ids, _seeded, stop_token_ids
+from ..generation import prompt_ids, seeded, stop_token_ids
 
 FINISH_STOP = "stop"
 FINISH_LENGTH = "length"
@@ -29,11 +29,6 @@ class ReplyStats:
     """Generated tokens before the stop token (the stop token itself is not counted)."""
     finish_reason: str
     """`stop` (end of turn), `length` (max_new_tokens reached) or `cancelled`."""
-
-
-def prompt_ids(tokenizer: Any, conversation: list[dict]) -> list[int]:
-    """Token ids of the chat-templated conversation with the assistant's turn opened."""
-    return _prompt_ids(tokenizer, conversation)
 
 
 class IncrementalDecoder:
@@ -92,7 +87,7 @@ def generate_streaming(model: Any, tokenizer: Any, prompt: list[int], on_text: C
         top_k=None, top_p=None, eos_token_id=stops, pad_token_id=pad_id,
     )
     input_ids = torch.tensor([prompt], dtype=torch.long, device=model.device)
-    with torch.inference_mode(), _seeded(model.device, seed):
+    with torch.inference_mode(), seeded(model.device, seed):
         model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), generation_config=config,
                        streamer=sink, stopping_criteria=StoppingCriteriaList([_StopWhen(should_stop)]))
     _emit(on_text, decoder.flush())
