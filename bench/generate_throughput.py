@@ -1,9 +1,11 @@
 """Batched generation (telcotune's evaluation path) versus one-prompt-at-a-time `generate` on
 the embedded model: the same prompts, greedy, measured side by side in one run.
 
-Target: batched >= 4x the tokens/s of one at a time.
+Target: batched >= 4x the tokens/s of one at a time. The batch size and answer length default
+to the evaluation's own defaults (`eval.batch_size`, `eval.max_new_tokens`), so the ratio is
+the one `telcotune evaluate` gets.
 
-    .venv/bin/python bench/generate_throughput.py [--prompts 16] [--batch-size 16] [--max-new-tokens 64]
+    .venv/bin/python bench/generate_throughput.py [--prompts 32] [--batch-size N] [--max-new-tokens N]
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from telcotune.config import DataConfig
+from telcotune.config import DataConfig, EvalConfig
 from telcotune.data.conversation import prompt_of
 from telcotune.data.stage import run_data_stage
 from telcotune.fsio import read_jsonl
-from telcotune.generation import generate_batch, stop_token_ids
+from telcotune.generation import generate_batch, prompt_ids, stop_token_ids
 from telcotune.models import load_model, load_tokenizer, resolve_model
 
 TARGET_RATIO = 4.0
@@ -54,9 +56,10 @@ def batched(model, tokenizer, prompts, max_new_tokens: int, batch_size: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    defaults = EvalConfig()
+    parser.add_argument("--prompts", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
     args = parser.parse_args()
     folder = resolve_model("smollm2-135m-instruct")
     model, tokenizer = load_model(folder), load_tokenizer(folder)
@@ -65,7 +68,9 @@ def main() -> None:
     single_tokens, single_s = one_at_a_time(model, tokenizer, prompts, args.max_new_tokens)
     batch_tokens, batch_s = batched(model, tokenizer, prompts, args.max_new_tokens, args.batch_size)
     single_rate, batch_rate = single_tokens / single_s, batch_tokens / batch_s
-    print(f"threads {torch.get_num_threads()}, {len(prompts)} prompts, up to {args.max_new_tokens} new tokens, fp32")
+    lengths = sorted(len(prompt_ids(tokenizer, p)) for p in prompts)
+    print(f"threads {torch.get_num_threads()}, {len(prompts)} prompts of {lengths[0]}-{lengths[-1]} tokens, "
+          f"up to {args.max_new_tokens} new tokens, fp32")
     print(f"one at a time: {single_tokens} tokens in {single_s:.1f} s = {single_rate:.1f} tokens/s")
     print(f"batched ({args.batch_size}):  {batch_tokens} tokens in {batch_s:.1f} s = {batch_rate:.1f} tokens/s")
     ratio = batch_rate / single_rate

@@ -53,6 +53,13 @@ def test_order_and_token_counts(model_and_tokenizer):
     assert model.training is False
 
 
+def test_each_batch_reports_its_size(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    sizes = []
+    generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=2, batch_size=2, on_batch=sizes.append)
+    assert sizes == [2, 2, 1]
+
+
 def test_sampling_is_seeded_and_leaves_global_rng_alone(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     torch.manual_seed(123)

@@ -156,6 +156,7 @@ def evaluate_cmd(
     protocol: Optional[str] = typer.Option(None, help=field_help(EvalConfig, "protocol")),
     pairs: Optional[str] = typer.Option(None, help=field_help(EvalConfig, "pairs")),
     max_new_tokens: Optional[int] = typer.Option(None, help=field_help(EvalConfig, "max_new_tokens")),
+    batch_size: Optional[int] = typer.Option(None, help=field_help(EvalConfig, "batch_size")),
     include_base: Optional[bool] = typer.Option(None, "--include-base/--no-base", help=field_help(EvalConfig, "include_base")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML."),
     quiet: bool = typer.Option(False, help="No progress bars."),
@@ -166,7 +167,8 @@ def evaluate_cmd(
 
     cfg = load_config(config) if config else ExperimentConfig()
     cfg = apply_overrides(cfg, "eval", _overrides(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs,
-                                                  max_new_tokens=max_new_tokens, include_base=include_base))
+                                                  max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                                  include_base=include_base))
     cfg = apply_overrides(cfg, "judges", _overrides(panel=judge))
     spec = model or cfg.model.spec
     ranking = run_evaluate(data, sweep, out, spec, cfg.eval, cfg.judges, cfg.energy, progress=not quiet)

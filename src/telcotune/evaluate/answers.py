@@ -90,17 +90,13 @@ def answer_runs(model_dir: Path, jobs: list[AnswerJob], prompts: list[EvalPrompt
 
 def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig,
                 paths: EvalPaths, meter: Meter, advance) -> dict:
-    rows: list[dict] = []
     with window(meter, "inference") as measured:
-        for start in range(0, len(prompts), cfg.batch_size):
-            chunk = prompts[start:start + cfg.batch_size]
-            results = generate_batch(model, tokenizer, [p.messages for p in chunk],
-                                     max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                                     seed=cfg.seed + start, batch_size=cfg.batch_size)
-            rows += [{"id": p.id, "set": p.set, "run": job.run, "prompt": p.messages, "answer": r.text,
-                      "new_tokens": r.new_tokens, "prompt_tokens": r.prompt_tokens,
-                      "latency_s": round(r.latency_s, 4)} for p, r in zip(chunk, results)]
-            advance(len(chunk))
+        results = generate_batch(model, tokenizer, [p.messages for p in prompts], max_new_tokens=cfg.max_new_tokens,
+                                 temperature=cfg.temperature, seed=cfg.seed, batch_size=cfg.batch_size,
+                                 on_batch=advance)
+    rows = [{"id": p.id, "set": p.set, "run": job.run, "prompt": p.messages, "answer": r.text,
+             "new_tokens": r.new_tokens, "prompt_tokens": r.prompt_tokens, "latency_s": round(r.latency_s, 4)}
+            for p, r in zip(prompts, results)]
     new_tokens = sum(r["new_tokens"] for r in rows)
     write_jsonl(paths.answers(job.run), rows)
     write_energy(paths.answers_energy(job.run), [measured.reading], tokens=new_tokens, token_label="generated")
