@@ -1,6 +1,7 @@
-"""Answers from the base model and every adapter: the base is loaded once and adapters are
-swapped on it; generation is batched with left padding. Each run's answers are written as one
-file with an energy file beside it, so an interrupted evaluation resumes per adapter."""
+"""Answers from the base model and every adapter: the base is loaded once and each adapter is
+loaded on it, used and unloaded in turn (`adapters.AdapterHost`); generation is batched
+(`generation.generate_batch`). Each run's answers are written as one file with an energy file
+beside it, so an interrupted evaluation resumes per adapter."""
 
 from __future__ import annotations
 
@@ -9,19 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..adapters import BASE_RUN, AdapterHost
 from ..config import EvalConfig
 from ..energy.base import Meter, NullMeter, window
 from ..energy.summary import write_energy
 from ..fsio import read_json, read_jsonl, write_json, write_jsonl
 from ..generation import generate_batch
 from ..manifest import hash_inputs, hash_obj
-from ..models import load_model, load_tokenizer, peft_adapter_name
+from ..models import load_tokenizer
 from ..paths import EvalPaths
 from ..progress import progress_bar
 from .prompt_sets import EvalPrompt
-
-BASE_RUN = "base"
-
 
 @dataclass(frozen=True)
 class AnswerJob:
@@ -42,49 +41,24 @@ def _is_done(paths: EvalPaths, job: AnswerJob, fingerprint: str) -> bool:
             and meta.is_file() and read_json(meta).get("fingerprint") == fingerprint)
 
 
-class AdapterSwapper:
-    """One base model in memory; `activate(job)` makes it answer as that adapter (or as the base)."""
-
-    def __init__(self, model_dir: Path):
-        self.base = load_model(model_dir)
-        self.model: Any = self.base
-        self.loaded: str | None = None
-
-    def activate(self, job: AnswerJob) -> Any:
-        from peft import PeftModel
-
-        if self.loaded is not None:  # keep one adapter in memory at a time
-            self.model.delete_adapter(peft_adapter_name(self.loaded))
-            self.loaded = None
-        if job.adapter is None:
-            # answer_runs orders the base first, before any LoRA layer is injected into it
-            if self.model is not self.base:
-                raise RuntimeError("the base model must be answered before any adapter is loaded")
-            return self.base
-        if self.model is self.base:
-            self.model = PeftModel.from_pretrained(self.base, str(job.adapter), adapter_name=peft_adapter_name(job.run))
-        else:
-            self.model.load_adapter(str(job.adapter), adapter_name=peft_adapter_name(job.run))
-        self.model.set_adapter(peft_adapter_name(job.run))
-        self.loaded = job.run
-        return self.model
-
-
 def answer_runs(model_dir: Path, jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig,
                 paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, dict]:
     """Answer every prompt with every job's model; returns per-run summaries."""
     meter = meter or NullMeter()
     todo = [j for j in jobs if not _is_done(paths, j, _fingerprint(j, prompts, cfg))]
-    todo.sort(key=lambda j: j.adapter is not None)  # the base first, untouched by LoRA layers
     summaries = {j.run: _summary(paths, j.run) for j in jobs if j not in todo}
     if not todo:
         return summaries
-    swapper = AdapterSwapper(model_dir)
+    host = AdapterHost(model_dir)
     tokenizer = load_tokenizer(model_dir)
     with progress_bar("answering", total=len(todo) * len(prompts), enabled=progress) as advance:
         for job in todo:
-            model = swapper.activate(job)
-            summaries[job.run] = _answer_one(model, tokenizer, job, prompts, cfg, paths, meter, advance)
+            if job.adapter is not None:  # one adapter in memory at a time
+                host.load(job.run, job.adapter)
+            with host.use(job.run if job.adapter is not None else BASE_RUN) as model:
+                summaries[job.run] = _answer_one(model, tokenizer, job, prompts, cfg, paths, meter, advance)
+            if job.adapter is not None:
+                host.unload(job.run)
     return summaries
 
 

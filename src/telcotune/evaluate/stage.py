@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ..adapters import BASE_RUN
 from ..config import EnergyConfig, EvalConfig, JudgesConfig
 from ..energy import make_meter
 from ..fsio import read_json, read_jsonl
@@ -16,7 +17,7 @@ from ..judge.factory import make_judge
 from ..manifest import hash_inputs, hash_obj, is_current, now_iso, write_manifest
 from ..models import resolve_model
 from ..paths import DataPaths, EvalPaths
-from .answers import BASE_RUN, AnswerJob, answer_runs
+from .answers import AnswerJob, answer_runs
 from .judging import contexts, run_judge
 from .prompt_sets import load_prompts
 from .ranking import build_ranking, leaderboard_rows, write_ranking

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, StageError
-from ..evaluate.answers import BASE_RUN
+from ..adapters import BASE_RUN
 from ..evaluate.runs import FinishedRun, finished_runs
 from ..fsio import read_json
 from ..paths import EvalPaths, StudyPaths

@@ -1,5 +1,5 @@
 """The chat engine shared by the terminal chat and the HTTP server: one base model with its
-adapters, the tokenizer, the training system prompt and the limits. `prepare` checks a request
+adapters (`adapters.AdapterHost`), the tokenizer, the training system prompt and the limits. `prepare` checks a request
 (model name, lengths) without touching the model; `reply` generates under the model lock."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..adapters import AdapterHost
 from ..generation import prompt_ids
 from ..models import load_tokenizer, resolve_model
-from .adapters import AdapterBank
 from .errors import InputTooLong, TooManyTokens, UnknownModel
 from .limits import ServeLimits
 from .streaming import ReplyStats, generate_streaming
@@ -26,7 +26,7 @@ class PreparedReply:
 
 
 class ChatEngine:
-    def __init__(self, bank: AdapterBank, tokenizer: Any, system_prompt: str, limits: ServeLimits | None = None,
+    def __init__(self, bank: AdapterHost, tokenizer: Any, system_prompt: str, limits: ServeLimits | None = None,
                  default_model: str | None = None):
         self.bank, self.tokenizer, self.system_prompt = bank, tokenizer, system_prompt
         self.limits = limits or ServeLimits()
@@ -40,7 +40,10 @@ class ChatEngine:
     @classmethod
     def load(cls, target: ServeTarget, limits: ServeLimits | None = None) -> "ChatEngine":
         model_dir = resolve_model(target.model_spec)
-        bank = AdapterBank(model_dir, target.adapters, trust_remote_code=target.trust_remote_code)
+        # All served adapters stay loaded: a request only switches which one is active.
+        bank = AdapterHost(model_dir, trust_remote_code=target.trust_remote_code)
+        for name, folder in target.adapters.items():
+            bank.load(name, folder)
         tokenizer = load_tokenizer(model_dir, trust_remote_code=target.trust_remote_code)
         return cls(bank, tokenizer, target.system_prompt, limits, target.default)
 

@@ -1,7 +1,7 @@
 """What one request may ask for, and how many may be in the server at once.
 
 `Slots` is a semaphore that never waits: a request either takes a slot at once or is turned
-away with 503. Requests that hold a slot queue for the one model (see `AdapterBank.use`), so at
+away with 503. Requests that hold a slot queue for the one model (see `AdapterHost.use`), so at
 most `concurrency` requests (one generating, the rest waiting) hold memory at any time.
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..evaluate.answers import BASE_RUN
+from ..adapters import BASE_RUN
 from ..fsio import read_json
 from ..paths import StudyPaths
 from .choice import choose_run, study_runs

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...adapters import BASE_RUN
 from .. import fmt
 from ..blocks import Block, Message, Note, Section, SideBySide, Text, not_available
 from ..quality import panel_score
 from .context import Context
 
 TITLE = "7. Samples"
-BASE_RUN = "base"
-"""The evaluation stage's name for the base model's answers (eval/answers/base.jsonl)."""
 N_SAMPLES = 3
 
 
