@@ -17,7 +17,9 @@ class LocalBackend:
     prefers_batching = True
     """The retry wrapper hands whole lists to `complete_many` instead of a thread pool."""
 
-    def __init__(self, model_spec: str, *, batch_size: int = 8):
+    # 32, like the evaluation's answers: the offline judge scoring `make run`'s 102 answers took
+    # 48 s at 32 against 53 s at 8 here (long prompts whose shared instructions prefill once a batch).
+    def __init__(self, model_spec: str, *, batch_size: int = 32):
         self.model = model_spec
         self.cache_scope = f"local:{model_spec}"
         self.batch_size = batch_size
