@@ -5,7 +5,9 @@ beside it, so an interrupted evaluation resumes per adapter."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,13 +55,24 @@ def answer_runs(model_dir: Path, jobs: list[AnswerJob], prompts: list[EvalPrompt
     tokenizer = load_tokenizer(model_dir)
     with progress_bar("answering", total=len(todo) * len(prompts), enabled=progress) as advance:
         for job in todo:
-            if job.adapter is not None:  # one adapter in memory at a time
-                host.load(job.run, job.adapter)
-            with host.use(job.run if job.adapter is not None else BASE_RUN) as model:
+            with _answering_as(host, job) as model:
                 summaries[job.run] = _answer_one(model, tokenizer, job, prompts, cfg, paths, meter, advance)
-            if job.adapter is not None:
-                host.unload(job.run)
     return summaries
+
+
+@contextlib.contextmanager
+def _answering_as(host: AdapterHost, job: AnswerJob) -> Iterator[Any]:
+    """The host's model answering as `job`; its adapter is in memory only meanwhile."""
+    if job.adapter is None:
+        with host.use(BASE_RUN) as model:
+            yield model
+        return
+    host.load(job.run, job.adapter)
+    try:
+        with host.use(job.run) as model:
+            yield model
+    finally:
+        host.unload(job.run)
 
 
 def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig,
