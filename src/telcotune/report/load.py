@@ -79,28 +79,24 @@ class _Reader:
             return str(path)
 
     def json(self, path: Path, label: str | None = None) -> Any:
+        return self._read(path, label, read_json, None)
+
+    def jsonl(self, path: Path, label: str | None = None) -> list[Any]:
+        return self._read(path, label, read_jsonl, [])
+
+    def _read(self, path: Path, label: str | None, reader: Any, absent: Any) -> Any:
+        """`reader(path)`, or `absent` for a missing file (recorded under `label` when given);
+        an unreadable file is an error that names it."""
         if not path.is_file():
             if label:
                 self.missing[label] = self._rel(path)
-            return None
+            return absent
         try:
-            value = read_json(path)
+            value = reader(path)
         except (OSError, ValueError) as exc:
             raise StageError(f"{path}: cannot read ({exc})") from None
         self.read.append(path)
         return value
-
-    def jsonl(self, path: Path, label: str | None = None) -> list[Any]:
-        if not path.is_file():
-            if label:
-                self.missing[label] = self._rel(path)
-            return []
-        try:
-            rows = read_jsonl(path)
-        except (OSError, ValueError) as exc:
-            raise StageError(f"{path}: cannot read ({exc})") from None
-        self.read.append(path)
-        return rows
 
 
 def _require_study(study: StudyPaths) -> None:
