@@ -175,12 +175,13 @@ def run_trl(model_dir: Path, rows: list[dict], warmup: int, steps: int, tuned: b
 def run_telcotune(data_dir: Path, warmup: int, steps: int, tmp: Path) -> dict:
     from telcotune.config import TrainConfig
     from telcotune.energy.base import NullMeter
+    from telcotune.models import ModelRef
     from telcotune.train import train_run
 
     out = tmp / "telcotune-run"
     cfg = TrainConfig(**LORA, batch_size=BATCH, max_length=1024, max_steps=warmup + steps,
                       eval_every=10_000, save_every=10_000, max_val_examples=8)
-    metrics = train_run(data_dir, out, cfg, MODEL, meter=NullMeter(), progress=False)
+    metrics = train_run(data_dir, out, cfg, ModelRef(MODEL), meter=NullMeter(), progress=False)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     prev = [0] + [r["tokens_seen"] for r in rows]
     tok = [b - a for a, b in zip(prev, prev[1:])]
@@ -188,9 +189,9 @@ def run_telcotune(data_dir: Path, warmup: int, steps: int, tmp: Path) -> dict:
     n, t = sum(tok[warmup:]), sum(secs[warmup:])
     return {"name": "telcotune", "tokens": n, "seconds": t, "tokens_per_s": n / t,
             "best_step_tokens_per_s": max(r["tokens_per_s"] for r in rows[warmup:]),
-            "pad_fraction": metrics["pad_fraction"], "precision": metrics["precision"],
-            "gradient_checkpointing": False, "step_s": secs, "trainable_params": metrics["trainable_params"],
-            "precision_probe": metrics.get("precision_probe")}
+            "pad_fraction": metrics.pad_fraction, "precision": metrics.precision,
+            "gradient_checkpointing": False, "step_s": secs, "trainable_params": metrics.trainable_params,
+            "precision_probe": metrics.precision_probe}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from telcotune.config import (
+    TARGET_PRESETS,
     ExperimentConfig, TrainConfig, expand_sweep, field_help, load_config, load_sweep_file,
 )
 from telcotune.errors import ConfigError
@@ -33,7 +34,7 @@ def test_paper_sweep_spans_ranks_and_targets():
     runs = expand_sweep(ExperimentConfig(sweep={"file": str(ROOT / "configs/sweeps/paper16.yaml")}))
     assert len(runs) == 16
     assert {r.r for r in runs} == {16, 32}
-    assert {len(r.target_modules()) for r in runs} == {2, 4, 7}
+    assert {len(TARGET_PRESETS.get(r.targets, ())) for r in runs} == {2, 4, 7}
     assert len({r.lr for r in runs}) >= 3 and len({r.alpha for r in runs}) >= 3
     assert len({r.dropout for r in runs}) >= 3
 
@@ -88,11 +89,16 @@ def test_duplicate_run_names_rejected():
         expand_sweep(cfg)
 
 
-def test_target_presets():
-    assert TrainConfig(targets="qv").target_modules() == ("q_proj", "v_proj")
-    assert len(TrainConfig(targets="attn").target_modules()) == 4
-    assert len(TrainConfig(targets="all").target_modules()) == 7
-    assert TrainConfig(targets="q_proj, k_proj").target_modules() == ("q_proj", "k_proj")
+def test_target_presets_resolve_to_module_lists_once():
+    from telcotune.train.lora import resolve_targets
+
+    llama = [f"model.layers.0.{p}.{m}" for p, ms in (("self_attn", ("q_proj", "k_proj", "v_proj", "o_proj")),
+                                                      ("mlp", ("gate_proj", "up_proj", "down_proj"))) for m in ms]
+    assert resolve_targets(TrainConfig(targets="qv").targets, llama) == ["q_proj", "v_proj"]
+    assert len(resolve_targets("attn", llama)) == 4 and len(resolve_targets("all", llama)) == 7
+    assert resolve_targets(TrainConfig(targets="q_proj, k_proj").targets, llama) == ["q_proj", "k_proj"]
+    with pytest.raises(ConfigError, match="c_attn not found.*q_proj"):
+        resolve_targets("q_proj,c_attn", llama)
 
 
 def test_help_comes_from_field_docs():

@@ -124,12 +124,12 @@ def test_data_stage_writes_every_file_with_manifest_last(tmp_path):
     assert {"scenarios.jsonl", "train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl",
             "stats.json", "manifest.json"} <= names
     manifest = read_manifest(out)
-    assert manifest["stage"] == "data"
+    assert manifest.stage == "data" and set(manifest.outputs) == names - {"manifest.json"}
     assert all((out / name).stat().st_mtime <= (out / "manifest.json").stat().st_mtime
                for name in names)
-    assert stats["scenarios"] == 4 and stats["planned"] == 12
+    assert stats.scenarios == 4 and stats.planned == 12
     rows = [r for split in ("train", "val", "test") for r in read_jsonl(out / f"{split}.jsonl")]
-    assert len(rows) == stats["conversations"] > 0
+    assert len(rows) == stats.conversations > 0
     for row in rows:
         assert {"id", "scenario_id", "term", "cause", "context", "persona", "messages"} <= set(row)
         roles = [m["role"] for m in row["messages"]]
@@ -158,9 +158,9 @@ def test_no_scenario_in_two_splits(tmp_path):
 def test_full_scale_shipped_glossary_gives_about_30000(tmp_path):
     cfg = DataConfig(per_scenario=19, ood_terms=["eSIM"])
     stats = run_data_stage(cfg, tmp_path / "data", progress=False)
-    assert stats["scenarios"] == 1560
-    assert 28_500 <= stats["conversations"] <= 29_640
-    assert stats["duplicates_removed"]["near"] < 300
+    assert stats.scenarios == 1560
+    assert 28_500 <= stats.conversations <= 29_640
+    assert stats.duplicates_removed["near"] < 300
     split_of = {}
     for split in ("train", "val", "test", "test_ood"):
         for row in read_jsonl(tmp_path / "data" / f"{split}.jsonl"):

@@ -74,7 +74,7 @@ def test_data_stage_with_fake_openai_server(tmp_path, isolated_cache):
         assert {r["reason"] for r in rejects} == {"invalid_json"}
         assert {r["scenario_id"].split("--")[0] for r in rejects} == {"delta"}
         assert all(r["attempts"] == 3 and "cannot produce JSON" in r["raw"] for r in rejects)
-        assert stats["conversations"] == 10  # 6 terms x 2, minus Delta's 2
+        assert stats.conversations == 10  # 6 terms x 2, minus Delta's 2
         assert client.stats()["retries"] >= 6  # 2 x 429, 2 x 500, 2 x timeout
         charlie = [r for r in server.requests if "Term: Charlie" in r.json["messages"][0]["content"]]
         assert any(len(r.json["messages"]) == 3 and "not usable" in r.json["messages"][2]["content"]

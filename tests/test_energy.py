@@ -16,8 +16,11 @@ import pytest
 from telcotune.config import EnergyConfig
 from telcotune.energy import (
     CodeCarbonMeter, EnergyReading, MeterUnavailable, NullMeter, NvmlMeter, ReplayMeter,
-    combine_methods, make_meter, summarize, window, write_energy,
+    combine_methods, make_meter, window,
 )
+from telcotune.energy.summary import answers_energy, data_energy, judge_energy, per_unit, summarize
+from telcotune.artifacts.energy import AnswersEnergy
+from telcotune.artifacts.io import read_record, write_record
 from telcotune.energy import codecarbon_meter
 from telcotune.energy.capabilities import detect_rapl, machine_energy_note
 from telcotune.energy.codecarbon_reading import to_reading
@@ -55,19 +58,25 @@ def test_summary_math_with_a_replay_meter():
     for phase in ("train", "validation"):
         with window(meter, phase):
             pass
-    out = summarize(meter.readings, tokens=200)
-    assert list(out["phases"]) == ["train", "validation"]
-    assert out["phases"]["train"]["energy_j"] == pytest.approx(50.0)
-    assert out["phases"]["train"]["components_method"] == {"cpu": "measured"}
-    total = out["total"]
-    assert total["energy_j"] == pytest.approx(100.0)
-    assert total["energy_kwh"] == pytest.approx(100.0 / 3.6e6)
-    assert total["duration_s"] == pytest.approx(4.0)
-    assert total["avg_power_w"] == pytest.approx(25.0)
-    assert total["co2_kg"] is None  # replay gives no CO2: not a 0
-    assert out["method"] == "measured" and out["missing_reason"] is None
-    assert out["j_per_token"] == pytest.approx(0.5) and out["tokens"] == 200
-    assert out["token_label"] == "train"
+    out = answers_energy(meter.readings, generated_tokens=200)
+    assert list(out.phases) == ["train", "validation"]
+    assert out.phases["train"].energy_j == pytest.approx(50.0)
+    assert out.phases["train"].components_method == {"cpu": "measured"}
+    total = out.total
+    assert total.energy_j == pytest.approx(100.0)
+    assert total.energy_kwh == pytest.approx(100.0 / 3.6e6)
+    assert total.duration_s == pytest.approx(4.0)
+    assert total.avg_power_w == pytest.approx(25.0)
+    assert total.co2_kg is None  # replay gives no CO2: not a 0
+    assert out.method == "measured" and out.missing_reason is None
+    assert out.j_per_generated_token == pytest.approx(0.5) and out.generated_tokens == 200
+
+
+def test_energy_per_unit_is_named_by_its_unit():
+    readings = [reading("generation", "estimated")]
+    assert data_energy(readings, conversations=4).j_per_conversation == pytest.approx(2.5)
+    assert judge_energy(readings, judgments=10).j_per_judgment == pytest.approx(1.0)
+    assert judge_energy(readings, judgments=0).j_per_judgment is None  # nothing judged: no figure, not 0
 
 
 def test_summary_sums_co2_and_takes_estimated_over_measured():
@@ -75,20 +84,19 @@ def test_summary_sums_co2_and_takes_estimated_over_measured():
     assert out["method"] == "estimated"
     assert out["total"]["energy_j"] == pytest.approx(40.0)
     assert out["total"]["co2_kg"] == pytest.approx(3e-6)
-    assert out["j_per_token"] is None and out["tokens"] is None
 
 
 def test_one_missing_phase_makes_the_total_missing_not_a_partial_sum():
     readings = [reading("train"), reading("validation", "missing", reason="meter broke"),
                 reading("extra", "estimated")]
-    out = summarize(readings, tokens=100)
-    assert out["method"] == "missing"
-    assert out["total"]["energy_j"] is None and out["total"]["energy_kwh"] is None
-    assert out["total"]["avg_power_w"] is None and out["total"]["co2_kg"] is None
-    assert out["total"]["duration_s"] == pytest.approx(6.0)  # time is always known
-    assert out["j_per_token"] is None
-    assert out["missing_reason"] == "validation: meter broke"
-    assert out["phases"]["train"]["energy_j"] == 10.0  # phases keep their own figures
+    out = answers_energy(readings, generated_tokens=100)
+    assert out.method == "missing"
+    assert out.total.energy_j is None and out.total.energy_kwh is None
+    assert out.total.avg_power_w is None and out.total.co2_kg is None
+    assert out.total.duration_s == pytest.approx(6.0)  # time is always known
+    assert out.j_per_generated_token is None
+    assert out.missing_reason == "validation: meter broke"
+    assert out.phases["train"].energy_j == 10.0  # phases keep their own figures
 
 
 def test_summary_of_nothing_is_missing():
@@ -103,14 +111,14 @@ def test_summary_rejects_duplicate_and_inconsistent_phases():
     bad = EnergyReading(phase="x", duration_s=1.0, method="measured")  # measured without a figure
     with pytest.raises(ValueError, match="missing iff no figure"):
         summarize([bad])
-    with pytest.raises(ValueError, match="tokens"):
-        summarize([reading("a")], tokens=-1)
+    with pytest.raises(ValueError, match=">= 0"):
+        per_unit(1.0, -1)
 
 
-def test_write_energy_writes_the_summary(tmp_path):
-    readings = [reading("train", "estimated")]
-    path = write_energy(tmp_path / "run" / "energy.json", readings, tokens=5)
-    assert read_json(path) == json.loads(json.dumps(summarize(readings, tokens=5)))
+def test_energy_records_round_trip_through_their_file(tmp_path):
+    record = answers_energy([reading("inference", "estimated")], generated_tokens=5)
+    path = write_record(tmp_path / "run" / "energy.json", record)
+    assert read_record(path, AnswersEnergy) == record
     assert [p.name for p in path.parent.iterdir()] == ["energy.json"]  # no temp file left
 
 

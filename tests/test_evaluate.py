@@ -8,12 +8,16 @@ import re
 
 import pytest
 
-from telcotune.config import DataConfig, EvalConfig, JudgesConfig
+from telcotune.config import DataConfig, EvalConfig, JudgesConfig, TrainConfig
 from telcotune.data.stage import run_data_stage
 from telcotune.evaluate.stage import run_evaluate
+from telcotune.models import ModelRef
+from telcotune.artifacts.io import read_record
+from telcotune.artifacts.ranking import Ranking
 from telcotune.fsio import read_json, read_jsonl, write_json
 from telcotune.judge.pairs import SwissTournament, all_pairs
 
+from . import fake_study as fake
 from .fake_openai import FakeOpenAIServer, error, ok
 from .test_data_glossary import small_glossary, write_glossary
 
@@ -37,9 +41,7 @@ def fake_sweep(tmp_path, model_dir):
         run = sweep / name
         run.mkdir(parents=True)
         make_adapter(model_dir, run, seed=i)
-        write_json(run / "config.json", {"train": {"r": 4, "targets": "qv"}, "model": str(model_dir)})
-        write_json(run / "metrics.json", {"best_val_loss": loss})
-        write_json(run / "manifest.json", {"stage": "train"})
+        fake.write_run(run, TrainConfig(r=4, targets="qv"), fake.run_metrics(loss), model=str(model_dir))
     (sweep / "r4-unfinished").mkdir()  # no manifest: ignored
     return sweep
 
@@ -81,22 +83,23 @@ def test_evaluate_with_rubric_and_fake_llm_judge(study, tiny_model_dir):
                               pairs="all", bootstrap=50)
         judges = JudgesConfig(panel=["rubric", spec], max_retries=1, timeout_s=5)
         out = tmp_path / "eval"
-        ranking = run_evaluate(tmp_path / "data", sweep, out, str(tiny_model_dir), eval_cfg, judges)
+        ranking = run_evaluate(tmp_path / "data", sweep, out, ModelRef(str(tiny_model_dir)), eval_cfg, judges)
         calls = server.calls
 
         answers = read_jsonl(out / "answers" / "r4-a.jsonl")
         assert len(answers) == 6 and {"id", "prompt", "answer", "new_tokens", "latency_s"} <= set(answers[0])
         assert read_json(out / "answers" / "base.energy.json")["method"] == "missing"
-        assert set(ranking["runs"]) == {"base", "r4-a", "r4-d0.1"}
+        assert set(ranking.runs) == {"base", "r4-a", "r4-d0.1"}
         for judge in ("rubric", spec):
-            section = ranking["judges"][judge]
-            assert {"pointwise", "pairwise", "position_bias", "loss_vs_judge", "pointwise_by_set"} <= set(section)
-            assert set(section["pointwise_by_set"]) == {"test", "test_ood"}
-        assert ranking["judges"]["rubric"]["unparseable"] == 0
-        llm = ranking["judges"][spec]
-        assert llm["unparseable"] > 0 and llm["errors"] > 0
-        assert llm["position_bias"]["first_position_share"] == 1.0  # it always says "A"
-        assert ranking["agreement"] is not None
+            section = ranking.judges[judge]
+            assert None not in (section.pointwise, section.pairwise, section.position_bias, section.loss_vs_judge)
+            assert set(section.pointwise_by_set) == {"test", "test_ood"}
+        assert ranking.judges["rubric"].unparseable == 0
+        llm = ranking.judges[spec]
+        assert llm.unparseable > 0 and llm.errors > 0
+        assert llm.position_bias.first_position_share == 1.0  # it always says "A"
+        assert ranking.agreement is not None
+        assert read_record(out / "ranking.json", Ranking) == ranking  # written and read through one record
 
         rows = read_jsonl(next((out / "judgments").glob("openai-*.jsonl")))
         bad = [r for r in rows if r["status"] == "unparseable"]
@@ -109,22 +112,22 @@ def test_evaluate_with_rubric_and_fake_llm_judge(study, tiny_model_dir):
         with open(out / "leaderboard.csv") as f:
             board = list(csv.DictReader(f))
         assert [r["name"] for r in board] == ["base", "r4-a", "r4-d0.1"]
-        assert {"val_loss", "loss_rank", "rubric_score", "rubric_rank", "inference_j_per_token"} <= set(board[0])
+        assert {"val_loss", "loss_rank", "rubric_score", "rubric_rank", "inference_j_per_generated_token"} <= set(board[0])
         assert board[1]["r"] == "4" and board[1]["targets"] == "qv" and board[1]["val_loss"] == "1.5"
 
         (out / "manifest.json").unlink()  # force the stage to run again: answers resume, judges hit the cache
-        run_evaluate(tmp_path / "data", sweep, out, str(tiny_model_dir), eval_cfg, judges)
+        run_evaluate(tmp_path / "data", sweep, out, ModelRef(str(tiny_model_dir)), eval_cfg, judges)
         # every good or malformed reply came from the cache; only failures (never cached) are sent again
-        assert server.calls == calls + llm["errors"] * (judges.max_retries + 1)
+        assert server.calls == calls + llm.errors * (judges.max_retries + 1)
 
 
 def test_evaluate_is_skipped_when_current(study, tiny_model_dir):
     tmp_path, sweep = study
     cfg = EvalConfig(prompts=["test"], limit=2, max_new_tokens=4, bootstrap=20)
     judges = JudgesConfig(panel=["rubric"])
-    run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", str(tiny_model_dir), cfg, judges)
+    run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), cfg, judges)
     stamp = (tmp_path / "eval" / "manifest.json").stat().st_mtime_ns
-    run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", str(tiny_model_dir), cfg, judges)
+    run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), cfg, judges)
     assert (tmp_path / "eval" / "manifest.json").stat().st_mtime_ns == stamp
 
 

@@ -9,7 +9,7 @@ from telcotune.config import DataConfig, EvalConfig, JudgesConfig
 from telcotune.data.stage import run_data_stage
 from telcotune.evaluate.stage import run_evaluate
 from telcotune.fsio import read_jsonl
-from telcotune.models import resolve_model
+from telcotune.models import ModelRef, resolve_model
 
 from .test_evaluate import fake_sweep
 from .test_data_glossary import small_glossary, write_glossary
@@ -30,7 +30,7 @@ def test_evaluate_on_the_embedded_model_with_the_offline_panel(tmp_path, embedde
     sweep = fake_sweep(tmp_path, model_dir)
     panel = ["rubric", "local:smollm2-135m-instruct"]
     out = tmp_path / "eval"
-    ranking = run_evaluate(tmp_path / "data", sweep, out, str(model_dir),
+    ranking = run_evaluate(tmp_path / "data", sweep, out, ModelRef(str(model_dir)),
                            EvalConfig(prompts=["test"], limit=2, max_new_tokens=16, protocol="both", bootstrap=50),
                            JudgesConfig(panel=panel), progress=False)
 

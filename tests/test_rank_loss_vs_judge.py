@@ -83,7 +83,7 @@ def test_comparison_is_seeded_and_json_ready():
     first = loss_vs_judge(LOSS, rows, n_resamples=300, seed=4)
     assert first == loss_vs_judge(LOSS, rows, n_resamples=300, seed=4)
     data = json.loads(json.dumps(first.to_dict()))
-    assert data["plain_finding"] == plain_finding(first)
+    assert data["finding"] == plain_finding(first) and data["verdict"] == first.verdict
     assert data["best_loss_run"] == "r0" and data["spearman_ci"]["level"] == 0.95
 
 

@@ -15,12 +15,24 @@ from pathlib import Path
 
 import pytest
 
+from telcotune.artifacts.answers import AnswerRow
+from telcotune.artifacts.data import DataStats
+from telcotune.artifacts.io import write_record, write_rows
+from telcotune.artifacts.ranking import BootstrapSettings, InferenceSummary, Ranking
+from telcotune.artifacts.run import read_finished_run
+from telcotune.artifacts.sweep import SweepSummary
+from telcotune.config import TARGET_PRESETS, ExperimentConfig, SweepRun, TrainConfig
+from telcotune.energy.summary import answers_energy, data_energy, judge_energy
 from telcotune.errors import StageError
-from telcotune.fsio import write_json, write_jsonl, write_text
+from telcotune.fsio import write_text
+from telcotune.judge.base import Judgment
 from telcotune.paths import DataPaths, EvalPaths, RunPaths, StudyPaths
+from telcotune.rank import Correlation, JudgeAgreement, JudgePairAgreement, KrippendorffAlpha
+from telcotune.rank.finding import study_finding
 from telcotune.report import build_report, load_study
-from telcotune.report.finding import headline
-from telcotune.report.judges import Comparison
+from telcotune.train.sweep import sweep_row
+
+from . import fake_study as fake
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGES = ("rubric", "openai:judge-x")
@@ -44,48 +56,13 @@ SOURCES = {"measured": "codecarbon:rapl", "estimated": "codecarbon:cpu=tdp,track
 # ---------------------------------------------------------------- hand-made artifacts
 
 
-def energy_json(phases: dict[str, tuple[float | None, float, str]], tokens: int | None, label: str) -> dict:
-    """energy.json in energy/summary.py's shape; phases: name -> (energy_j, duration_s, method)."""
-    readings = {}
-    for name, (joules, seconds, method) in phases.items():
-        readings[name] = {
-            "phase": name, "duration_s": seconds, "method": method, "energy_j": joules,
-            "co2_kg": None if joules is None else joules * 1e-7,
-            "source": SOURCES.get(method, "none"),
-            "missing_reason": "energy metering disabled (energy.meter: none)" if method == "missing" else None,
-            "components_j": {} if joules is None else {"cpu": joules * 0.8, "ram": joules * 0.2},
-            "components_method": {}, "energy_kwh": None if joules is None else joules / 3.6e6,
-            "avg_power_w": None if joules is None else joules / seconds,
-        }
-    methods = [m for _, _, m in phases.values()]
-    method = "missing" if "missing" in methods else "estimated" if "estimated" in methods else "measured"
-    complete = method != "missing"
-    total_j = sum(j for j, _, _ in phases.values()) if complete else None
-    duration = sum(s for _, s, _ in phases.values())
-    return {
-        "phases": readings,
-        "total": {"energy_j": total_j, "energy_kwh": None if total_j is None else total_j / 3.6e6,
-                  "co2_kg": None if total_j is None else total_j * 1e-7, "duration_s": duration,
-                  "avg_power_w": None if total_j is None else total_j / duration},
-        "method": method,
-        "missing_reason": None if complete else "; ".join(f"{n}: disabled" for n, r in readings.items()
-                                                          if r["method"] == "missing"),
-        "tokens": tokens, "token_label": label,
-        "j_per_token": total_j / tokens if total_j is not None and tokens else None,
-    }
-
-
-def manifest(stage: str, **extra) -> dict:
-    return {"stage": stage, "config_hash": "c0ffee", "inputs": {"/x/glossary.yaml": "ab12"}, "outputs": [],
-            "versions": {"telcotune": "0.1.0", "python": "3.11.9", "torch": "2.13.0", "transformers": "5.23.0",
-                         "peft": "0.21.2"},
-            "git_commit": "0123456789abcdef0123456789abcdef01234567",
-            "machine": {"platform": "Linux-6.1-x86_64", "processor": "x86_64"},
-            "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:10:00+00:00", **extra}
+def energy(kind, phases: dict[str, tuple[float | None, float, str]], count: int):
+    """An energy.json record of `kind` (data, answers, judge) built by the stages' own code."""
+    return {"data": data_energy, "answers": answers_energy, "judge": judge_energy}[kind](fake.readings(phases), count)
 
 
 def write_config(study: StudyPaths) -> None:
-    write_json(study.resolved_config, {
+    write_record(study.resolved_config, ExperimentConfig.model_validate({
         "name": "tiny", "model": {"spec": "smollm2-135m-instruct", "trust_remote_code": False},
         "data": {"glossary": "telecom", "per_scenario": 2, "backend": "template", "seed": 0,
                  "split": {"train": 0.8, "val": 0.1, "test": 0.1}, "ood_terms": ["eSIM"], "concurrency": 4,
@@ -94,14 +71,14 @@ def write_config(study: StudyPaths) -> None:
         "sweep": {"file": None, "base": {}, "runs": [], "grid": {}},
         "eval": {"prompts": ["test", "test_ood"], "limit": 3, "protocol": "both", "seed": 0, "bootstrap": 200},
         "judges": {"panel": list(JUDGES)}, "energy": {"country": "USA", "meter": "codecarbon"},
-    })
+    }))
 
 
 def write_data(study: StudyPaths, ood: bool = True) -> None:
     data = DataPaths(study.data)
     terms, causes = ["APN", "eSIM", "VoLTE"], ["network-outage", "device-setting"]
     splits = {"train": 16, "val": 2, "test": 2, **({"test_ood": 4} if ood else {})}
-    write_json(data.stats, {
+    write_record(data.stats, DataStats.model_validate({
         "scenarios": 12, "planned": 26, "conversations": sum(splits.values()), "splits": splits,
         "rejects": {"total": 2, "by_reason": {"missing_term": 1, "duplicate_near": 1}},
         "duplicates_removed": {"exact": 0, "near": 1},
@@ -114,127 +91,34 @@ def write_data(study: StudyPaths, ood: bool = True) -> None:
                                  "histogram": {"counts": [3, 8, 9, 4], "edges": [60.0, 110.0, 160.0, 210.0, 260.0]}},
         "backend": {"template": {"backend": "template", "model": "template", "calls": 26, "cache_hits": 0,
                                  "cache_misses": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                                 "cost_usd": 0.0, "cost_usd_known": 0.0, "duration_s": 1.2}},
-    })
-    write_json(data.root / "energy.json", energy_json({"generation": (42.0, 1.2, "estimated")}, 24, "conversations"))
-    write_json(data.manifest, manifest("data", backend="template"))
+                                 "cost_usd": 0.0, "duration_s": 1.2}},
+    }))
+    write_record(data.energy, energy("data", {"generation": (42.0, 1.2, "estimated")}, 24))
+    fake.write_manifest_record(data.root, "data", backend="template")
 
 
 def write_sweep(study: StudyPaths) -> None:
     rows = []
     for name, (r, alpha, targets, loss, params, train_j) in RUNS.items():
-        paths = RunPaths(study.run(name))
-        settings = {"r": r, "alpha": alpha, "dropout": 0.05, "targets": targets, "lr": 0.0002, "seed": 0,
-                    "max_steps": 40, "batch_size": 8, "eval_every": 10}
-        curve = []
-        for step in range(1, 41):
-            row = {"step": step, "train_loss": loss + 1.5 * 0.95 ** step, "lr": 2e-4, "grad_norm": 0.8,
-                   "tokens_seen": 900 * step, "tokens_per_s": 450.0}
-            if step % 10 == 0:
-                row["val_loss"] = loss + 0.6 * 0.9 ** step
-                row["val_perplexity"] = 2.7 ** row["val_loss"]
-            curve.append(row)
-        write_jsonl(paths.metrics_log, curve)
-        best_val = min(r_["val_loss"] for r_ in curve if "val_loss" in r_)
-        metrics = {"best_val_loss": best_val, "best_step": 40, "final_val_loss": best_val, "trainable_params": params,
-                   "total_params": 134_515_008, "duration_s": 80.0 + params / 1e5, "tokens_per_s": 450.0,
-                   "train_tokens": 36_000, "steps": 40, "precision": "bf16", "device": "cpu"}
-        write_json(paths.metrics, metrics)
-        energy = energy_json({"training": (train_j * 0.9, 70.0, "estimated"),
-                              "validation": (train_j * 0.1, 10.0, "estimated")}, 36_000, "train")
-        write_json(paths.energy, energy)
-        write_json(paths.config, {"train": settings, "model": "smollm2-135m-instruct", "model_path": "/cache/m",
-                                  "data_dir": str(study.data), "data_hash": "d4t4h45h", "config_hash": "x",
-                                  "precision": "bf16", "device": "cpu", "threads": 2, "total_steps": 40})
-        write_json(paths.manifest, manifest("train", model="smollm2-135m-instruct", steps=40,
-                                            energy_method="estimated"))
-        rows.append({"name": name, "r": r, "alpha": alpha, "dropout": 0.05, "lr": 0.0002, "targets": targets,
-                     "trainable_params": params, "best_val_loss": best_val, "duration_s": metrics["duration_s"],
-                     "tokens_per_s": 450.0, "energy_kwh": energy["total"]["energy_kwh"],
-                     "j_per_token": energy["j_per_token"], "energy_method": "estimated", "best_step": 40,
-                     "final_val_loss": best_val, "steps": 40, "train_tokens": 36_000, "precision": "bf16",
-                     "settings": settings})
-    write_json(study.sweep / "sweep.json", {"model": "smollm2-135m-instruct", "data_dir": str(study.data),
-                                            "max_steps_override": None, "runs_total": len(rows),
-                                            "runs_finished": len(rows), "pending": [], "runs": rows})
-    write_text(study.sweep / "sweep.csv", "name,r\n" + "".join(f"{r['name']},{r['r']}\n" for r in rows))
-    write_json(study.sweep / "manifest.json", manifest("sweep", model="smollm2-135m-instruct", runs=list(RUNS)))
+        settings = TrainConfig(r=r, alpha=alpha, dropout=0.05, targets=targets, lr=0.0002, seed=0, max_steps=40,
+                               batch_size=8, eval_every=10)
+        curve = fake.curve(loss)
+        best_val = min(r_.val_loss for r_ in curve if r_.val_loss is not None)
+        metrics = fake.run_metrics(best_val, trainable_params=params, duration_s=80.0 + params / 1e5)
+        run_energy = fake.run_energy(train_j * 0.9, train_j * 0.1, 36_000)
+        paths = fake.write_run(study.run(name), settings, metrics, energy=run_energy, rows=curve,
+                               data_dir=str(study.data))
+        finished = read_finished_run(paths)
+        rows.append(sweep_row(SweepRun(name=name, **settings.model_dump()), finished))
+    write_record(study.sweep / "sweep.json", SweepSummary(
+        model="smollm2-135m-instruct", data_dir=str(study.data), max_steps_override=None, runs_total=len(rows),
+        runs_finished=len(rows), pending=[], runs=rows))
+    write_text(study.sweep / "sweep.csv", "name,r\n" + "".join(f"{r.name},{r.r}\n" for r in rows))
+    fake.write_manifest_record(study.sweep, "sweep", model="smollm2-135m-instruct", runs=list(RUNS))
 
 
 def val_losses(study: StudyPaths) -> dict[str, float]:
     return {name: json.loads(RunPaths(study.run(name)).metrics.read_text())["best_val_loss"] for name in RUNS}
-
-
-def pointwise(scores: dict[str, float], n_prompts: int) -> dict:
-    order = sorted(scores, key=lambda r: (-scores[r], r))
-    entries = [{"run": r, "mean": scores[r], "ci": {"low": scores[r] - 0.4, "high": scores[r] + 0.4, "level": 0.95,
-                                                     "n_resamples_used": 200},
-                "n_scores": n_prompts, "n_prompts": n_prompts, "rank": i + 1, "missing_reason": None}
-               for i, r in enumerate(order)]
-    return {"method": "mean score; percentile CI from a bootstrap over prompts", "n_prompts": n_prompts,
-            "n_resamples": 200, "seed": 0, "level": 0.95, "order": order, "entries": entries}
-
-
-def pairwise(scores: dict[str, float]) -> dict:
-    order = sorted(scores, key=lambda r: (-scores[r], r))
-    mean = sum(scores.values()) / len(scores)
-    entries = [{"run": r, "strength": scores[r] - mean,
-                "ci": {"low": scores[r] - mean - 0.5, "high": scores[r] - mean + 0.5, "level": 0.95,
-                       "n_resamples_used": 200},
-                "win_prob_vs_average": 0.5 + (scores[r] - mean) / 10, "wins": 6 - i, "losses": i, "ties": 2,
-                "n_prompts": 5, "rank": i + 1, "missing_reason": None} for i, r in enumerate(order)]
-    return {"method": "Bradley-Terry log-strength (mean 0); percentile CI from a bootstrap over prompts",
-            "merge_orders": True, "n_games": 50, "n_prompts": 5, "prior_games": 1.0, "converged": True,
-            "n_resamples": 200, "seed": 0, "level": 0.95, "order": order, "entries": entries}
-
-
-def loss_vs_judge(judge: str, losses: dict[str, float], scores: dict[str, float], rho_ci: tuple[float, float]) -> dict:
-    common = sorted(set(losses) & set(scores))
-    loss_rank = {r: 1 + sum(losses[o] < losses[r] for o in common) for r in common}
-    judge_rank = {r: 1 + sum(scores[o] > scores[r] for o in common) for r in common}
-    best_loss = min(common, key=lambda r: (losses[r], r))
-    best_judged = min(common, key=lambda r: (-scores[r], r))
-    rho, tau = sum(rho_ci) / 2, sum(rho_ci) / 2.5
-    verdict = ("did predict" if rho_ci[0] > 0 else "went with worse" if rho_ci[1] < 0 else "did not reliably predict")
-    finding = (f"The lowest-loss run ({best_loss}, loss {losses[best_loss]:.3f}) ranked {judge_rank[best_loss]} of "
-               f"{len(common)} by {judge}; the Spearman correlation between loss order and judged order is {rho:.2f} "
-               f"(95% CI {rho_ci[0]:.2f} to {rho_ci[1]:.2f}), so lower validation loss {verdict} better judged "
-               f"answers.")
-    return {
-        "judge_name": judge, "judge_kind": "mean pointwise score", "n_runs": len(common), "runs_without_judgment": [],
-        "runs_without_loss": sorted(set(scores) - set(losses)), "val_loss": {r: losses[r] for r in common},
-        "judge_scores": {r: scores[r] for r in common}, "loss_ranks": loss_rank, "judge_ranks": judge_rank,
-        "correlation": {"kendall_tau_b": tau, "spearman_rho": rho, "n": len(common), "missing_reason": None},
-        "spearman_ci": {"low": rho_ci[0], "high": rho_ci[1], "level": 0.95, "n_resamples_used": 200},
-        "kendall_ci": {"low": rho_ci[0] / 1.2, "high": rho_ci[1] / 1.2, "level": 0.95, "n_resamples_used": 200},
-        "ci_missing_reason": None, "best_loss_run": best_loss, "best_loss_judge_rank": judge_rank[best_loss],
-        "best_loss_judged_best_share": 0.12, "worst_loss_run": max(common, key=lambda r: (losses[r], r)),
-        "worst_loss_judge_rank": judge_rank[max(common, key=lambda r: (losses[r], r))],
-        "best_judged_run": best_judged, "best_judged_loss_rank": loss_rank[best_judged], "runs_missing_reason": None,
-        "n_prompts": 5, "n_resamples": 200, "seed": 0, "plain_finding": finding,
-    }
-
-
-def judge_section(judge: str, losses: dict[str, float], rho_ci: tuple[float, float], with_pairwise: bool,
-                  sets: dict[str, int]) -> dict:
-    scores = SCORES[judge]
-    section = {
-        "counts": {"pointwise:ok": 24, "pointwise:unparseable": 1, **({"pairwise:ok": 60} if with_pairwise else {})},
-        "unparseable": 1, "errors": 0,
-        "pointwise": pointwise(scores, 5),
-        "pointwise_by_set": {name: pointwise({r: s - 0.3 * i for r, s in scores.items()}, n)
-                             for i, (name, n) in enumerate(sets.items())},
-        "loss_vs_judge": loss_vs_judge(judge, losses, scores, rho_ci),
-    }
-    if with_pairwise:
-        section["pairwise"] = pairwise(scores)
-        section["position_bias"] = {
-            "n_pairs_both_orders": 30, "n_inconsistent_pairs": 9, "inconsistency_rate": 0.3,
-            "inconsistency_missing_reason": None, "n_decisive_verdicts": 50, "n_first_position_wins": 31,
-            "n_second_position_wins": 19, "first_position_share": 0.62, "second_position_share": 0.38,
-            "position_share_missing_reason": None, "n_ties": 10}
-        section["loss_vs_judge_pairwise"] = loss_vs_judge(f"{judge} (pairwise)", losses, scores, rho_ci)
-    return section
 
 
 def answer_text(run: str, prompt_id: str) -> str:
@@ -250,42 +134,41 @@ def write_eval(study: StudyPaths, rho_ci=(-0.4, 0.8), with_pairwise=True, ood=Tr
     runs = (["base"] if with_base else []) + list(RUNS)
     inference = {}
     for k, run in enumerate(runs):
-        rows = [{"id": pid, "set": s, "run": run,
-                 "prompt": [{"role": "system", "content": "You are a telecom support assistant."},
-                            {"role": "user", "content": f"My data stopped working <{pid}> & I need help"},
-                            {"role": "assistant", "content": "Sorry to hear that. Which phone do you use?"},
-                            {"role": "user", "content": "An Android phone."}],
-                 "answer": answer_text(run, pid), "new_tokens": 40, "prompt_tokens": 90, "latency_s": 0.5}
+        rows = [AnswerRow(id=pid, set=s, run=run,
+                          prompt=[{"role": "system", "content": "You are a telecom support assistant."},
+                                  {"role": "user", "content": f"My data stopped working <{pid}> & I need help"},
+                                  {"role": "assistant", "content": "Sorry to hear that. Which phone do you use?"},
+                                  {"role": "user", "content": "An Android phone."}],
+                          answer=answer_text(run, pid), new_tokens=40, prompt_tokens=90, latency_s=0.5)
                 for pid, s in prompts]
-        write_jsonl(ev.answers(run), rows)
-        energy = energy_json({"inference": (300.0 + 20 * k, 5.0, "estimated")}, 40 * len(rows), "generated")
-        write_json(ev.answers_energy(run), energy)
-        inference[run] = {"run": run, "answers": len(rows), "new_tokens": 40 * len(rows),
-                          "j_per_token": energy["j_per_token"], "energy_method": "estimated",
-                          "energy_j": energy["total"]["energy_j"], "duration_s": 5.0, "tokens_per_s": 40.0}
+        write_rows(ev.answers(run), rows)
+        answers_record = energy("answers", {"inference": (300.0 + 20 * k, 5.0, "estimated")}, 40 * len(rows))
+        write_record(ev.answers_energy(run), answers_record)
+        inference[run] = InferenceSummary(run=run, answers=len(rows), new_tokens=40 * len(rows),
+                                          j_per_generated_token=answers_record.j_per_generated_token,
+                                          energy_method="estimated", energy_j=answers_record.total.energy_j,
+                                          duration_s=5.0, tokens_per_s=40.0)
     for judge in JUDGES:
-        write_jsonl(ev.judgments(SLUGS[judge]), [{"judge": judge, "protocol": "pointwise", "prompt_id": "test-1",
-                                                  "runs": ["r16-qv"], "status": "ok", "overall": 6.0}])
+        write_rows(ev.judgments(SLUGS[judge]), [Judgment(judge=judge, protocol="pointwise", prompt_id="test-1",
+                                                         runs=["r16-qv"], status="ok", overall=6.0)])
         judging = (None, 3.0, "missing") if judge == "rubric" else (120.0, 9.0, "measured")
-        write_json(ev.judgments_dir / f"{SLUGS[judge]}.energy.json", energy_json({"judging": judging}, 25, "judgments"))
+        write_record(ev.judge_energy(SLUGS[judge]), energy("judge", {"judging": judging}, 25))
     losses = val_losses(study)
-    judges = {j: judge_section(j, losses, rho_ci, with_pairwise, sets) for j in JUDGES}
-    ranking = {
-        "runs": runs, "val_loss": losses, "loss_order": sorted(losses, key=losses.get), "prompt_sets": sets,
-        "judges": judges,
-        "agreement": {"pairs": [{"judge_a": "openai:judge-x", "judge_b": "rubric",
-                                 "rank_correlation": {"kendall_tau_b": 0.6, "spearman_rho": 0.7, "n": 5,
-                                                      "missing_reason": None},
-                                 "krippendorff_alpha": {"alpha": 0.41, "n_items": 25, "n_values": 50, "n_judges": 2,
-                                                        "missing_reason": None}}],
-                      "overall_krippendorff_alpha": {"alpha": 0.41, "n_items": 25, "n_values": 50, "n_judges": 2,
-                                                     "missing_reason": None}},
-        "bootstrap": {"n_resamples": 200, "seed": 0, "unit": "prompt"},
-        "inference": inference, "judge_files": {j: f"{SLUGS[j]}.jsonl" for j in JUDGES},
-    }
-    write_json(ev.ranking, ranking)
+    judges = {j: fake.judge_section(j, losses, SCORES[j], rho_ci, with_pairwise=with_pairwise, sets=sets)
+              for j in JUDGES}
+    alpha = KrippendorffAlpha(alpha=0.41, n_items=25, n_values=50, n_judges=2, missing_reason=None)
+    agreement = JudgeAgreement(pairs=(JudgePairAgreement("openai:judge-x", "rubric",
+                                                         Correlation(0.6, 0.7, 5, None), alpha),),
+                               overall_alpha=alpha)
+    comparisons = [c for section in judges.values() for c in section.comparisons()]
+    ranking = Ranking(
+        runs=runs, val_loss=losses, loss_order=sorted(losses, key=losses.get), prompt_sets=sets, judges=judges,
+        agreement=agreement, bootstrap=BootstrapSettings(n_resamples=200, seed=0, unit="prompt"),
+        inference=inference, judge_files={j: f"{SLUGS[j]}.jsonl" for j in JUDGES},
+        finding=study_finding(comparisons))
+    write_record(ev.ranking, ranking)
     write_text(ev.leaderboard, "name,val_loss\n" + "".join(f"{r},{losses.get(r, '')}\n" for r in runs))
-    write_json(ev.manifest, manifest("evaluate", model="smollm2-135m-instruct", judges=list(JUDGES)))
+    fake.write_manifest_record(ev.root, "evaluate", model="smollm2-135m-instruct", judges=list(JUDGES))
 
 
 def make_study(root: Path, **eval_options) -> Path:
@@ -377,19 +260,17 @@ def test_finding_sentence_follows_the_numbers(built, tmp_path):
     above = finding_of(build_report(make_study(tmp_path / "above", rho_ci=(0.3, 0.95))).read_text(encoding="utf-8"))
     assert "lower validation loss did predict better judged answers" in above and "not reliably" not in above
     assert "rubric 0.62 [0.30, 0.95]" in above
-    # the sentence logic alone (no rebuild): an interval below 0, and judges that disagree
-    losses = load_study(built).ranking["val_loss"]
-    below = [Comparison(j, "pointwise", loss_vs_judge(j, losses, SCORES[j], (-0.9, -0.2))) for j in JUDGES]
+    # the sentence logic alone (rank.finding, no rebuild): an interval below 0, and judges that disagree
+    losses = load_study(built).ranking.val_loss
+    below = [fake.comparison(j, losses, SCORES[j], (-0.9, -0.2)) for j in JUDGES]
+    headline = lambda cs: study_finding(cs).headline  # noqa: E731
     assert "for all 2 judge rankings, lower validation loss went with worse judged answers" in headline(below)
-    mixed = [Comparison("rubric", "pointwise", loss_vs_judge("rubric", losses, SCORES["rubric"], (0.1, 0.9))),
-             below[1]]
+    mixed = [fake.comparison("rubric", losses, SCORES["rubric"], (0.1, 0.9)), below[1]]
     assert ("for rubric, lower validation loss did predict better judged answers; for openai:judge-x, lower "
             "validation loss went with worse judged answers") in headline(mixed)
-    flat = loss_vs_judge("rubric", losses, {run: 5.0 for run in RUNS}, (0.0, 0.0))
-    flat.update(correlation={"kendall_tau_b": None, "spearman_rho": None, "n": 4,
-                             "missing_reason": "an ordering ranks all common runs equal"},
-                spearman_ci=None, kendall_ci=None)
-    untested = headline([Comparison("rubric", "pointwise", flat)])
+    assert study_finding(mixed).verdicts == {"rubric": "predicted", "openai:judge-x": "inverse"}
+    flat = fake.comparison("rubric", losses, {run: 5.0 for run in RUNS}, None)
+    untested = headline([flat])
     assert "whether lower validation loss predicts better judged answers could not be tested" in untested
     assert "rubric not computed: an ordering ranks all common runs equal" in untested
     assert "ranked 1st of 4 (tied) by rubric, so choosing by validation loss alone would have chosen a run" in untested
@@ -440,7 +321,7 @@ def test_no_study_is_a_clear_error(tmp_path):
 
 def test_a_malformed_artifact_is_named(study):
     (study / "eval" / "ranking.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(StageError, match=r"eval/ranking\.json: cannot read"):
+    with pytest.raises(StageError, match=r"eval/ranking\.json: not valid JSON"):
         build_report(study)
 
 
@@ -457,16 +338,17 @@ def test_report_is_skipped_when_current_and_rebuilt_when_an_input_changes(study)
     assert build_report(study).stat().st_mtime_ns == stamp
     ranking = EvalPaths(study / "eval").ranking
     data = json.loads(ranking.read_text())
-    data["judges"]["rubric"]["loss_vs_judge"]["spearman_ci"]["low"] = 0.1
-    write_json(ranking, data)
+    data["finding"]["headline"] = "A finding the evaluation stage wrote."
+    ranking.write_text(json.dumps(data), encoding="utf-8")
     html = build_report(study).read_text(encoding="utf-8")
-    assert "for rubric, lower validation loss did predict better judged answers" in finding_of(html)
+    assert finding_of(html) == "A finding the evaluation stage wrote."  # read, never re-derived
 
 
 def test_loader_reads_the_exact_shapes(built):
     loaded = load_study(built)
     assert [r.name for r in loaded.runs] == list(RUNS)
-    assert loaded.run("r32-all").settings["targets"] == "all"
+    assert loaded.run("r32-all").settings.targets == "all"
+    assert loaded.run("r32-all").target_modules == list(TARGET_PRESETS["all"])
     assert loaded.run("r32-all").best_val_loss == pytest.approx(RUNS["r32-all"][3] + 0.6 * 0.9 ** 40)
     assert set(loaded.answers) == {"base", *RUNS}
     assert set(loaded.judge_energy) == set(JUDGES)
@@ -476,13 +358,10 @@ def test_loader_reads_the_exact_shapes(built):
 def test_report_accepts_the_evaluation_stages_own_ranking(study):
     """Guards against drift between the hand-made ranking.json and the real one: rebuild it
     with the evaluation stage's build_ranking from synthetic judgments."""
+    from telcotune.artifacts.run import finished_runs
     from telcotune.evaluate.ranking import build_ranking
-    from telcotune.evaluate.runs import finished_runs
-    from telcotune.judge.base import Judgment
 
-    for run in RUNS:
-        (RunPaths(StudyPaths(study).run(run)).adapter).mkdir()
-    runs = finished_runs(study / "sweep")
+    runs = finished_runs(StudyPaths(study).sweep_paths)
     judgments = {}
     for judge in JUDGES:
         rows = [Judgment(judge, "pointwise", pid, [run], "ok", overall=SCORES[judge][run] + (i % 3) - 1)
@@ -491,10 +370,10 @@ def test_report_accepts_the_evaluation_stages_own_ranking(study):
                  for pid, _ in PROMPTS for a, b, order in (("r16-attn", "r16-qv", "ab"), ("r16-qv", "r16-attn", "ba"))]
         judgments[judge] = rows
     sets = {"test": {p for p, s in PROMPTS if s == "test"}, "test_ood": {p for p, s in PROMPTS if s == "test_ood"}}
-    ranking = build_ranking(judgments, runs, ["base", *RUNS], sets, n_resamples=50, seed=0)
-    original = json.loads(EvalPaths(study / "eval").ranking.read_text())
-    ranking.update(inference=original["inference"], judge_files=original["judge_files"])
-    write_json(EvalPaths(study / "eval").ranking, ranking)
+    original = load_study(study).ranking
+    ranking = build_ranking(judgments, runs, ["base", *RUNS], sets, n_resamples=50, seed=0,
+                            inference=original.inference, judge_files=original.judge_files)
+    write_record(EvalPaths(study / "eval").ranking, ranking)
     html = build_report(study).read_text(encoding="utf-8")
     assert "Not available" not in section_html(html, "judgement")
     assert "Not available" not in section_html(html, "question")

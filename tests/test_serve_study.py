@@ -12,7 +12,11 @@ import pytest
 
 from telcotune.data.conversation import SYSTEM_PROMPT
 from telcotune.errors import ConfigError
+from telcotune.artifacts.io import write_record
+from telcotune.artifacts.ranking import BootstrapSettings, Ranking
+from telcotune.config import ExperimentConfig, TrainConfig
 from telcotune.fsio import write_json, write_jsonl
+from telcotune.rank.finding import study_finding
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
 from telcotune.serve.choice import choose_run
@@ -23,23 +27,31 @@ from telcotune.serve.system_prompt import training_system_prompt
 from telcotune.serve.target import adapter_target, study_target
 from telcotune.paths import StudyPaths
 
+from . import fake_study as fake
 from .test_evaluate import make_adapter
 
 STUDY_PROMPT = "You are the support assistant of TestTel. Answer briefly."
 RUNS = {"r4-a": 1.5, "r4-b": 2.5}
-RANKING = {
-    "runs": ["base", "r4-a", "r4-b"],
-    "loss_order": ["r4-a", "r4-b"],
-    # The first judge decides best-judge; its order starts with base, which is skipped.
-    "judges": {"rubric": {"pointwise": {"order": ["base", "r4-b", "r4-a"]}},
-               "local:x": {"pointwise": {"order": ["r4-a", "r4-b", "base"]}}},
-}
+# The first judge decides best-judge; its order starts with base, which is skipped.
+JUDGE_SCORES = {"rubric": {"base": 7.0, "r4-b": 6.0, "r4-a": 5.0}, "local:x": {"r4-a": 7.0, "r4-b": 6.0, "base": 5.0}}
 
 
-def build_study(root: Path, model_dir: Path, ranking: dict | None = RANKING) -> StudyPaths:
+def ranking_of(judge_scores: dict[str, dict[str, float]], pairwise_only: bool = False) -> Ranking:
+    judges = {}
+    for judge, scores in judge_scores.items():
+        section = fake.judge_section(judge, RUNS, scores, (-0.5, 0.5), with_pairwise=True)
+        judges[judge] = section.model_copy(update={"pointwise": None}) if pairwise_only else section
+    return Ranking(runs=["base", *RUNS], val_loss=RUNS, loss_order=sorted(RUNS, key=RUNS.get), prompt_sets={"test": 5},
+                   judges=judges, agreement=None, bootstrap=BootstrapSettings(n_resamples=200, seed=0),
+                   finding=study_finding([]))
+
+
+def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, with_config: bool = True,
+                evaluated: bool = True) -> StudyPaths:
     """A study folder as `telcotune run` leaves it, with two hand-made adapters."""
     study = StudyPaths(root)
-    write_json(study.resolved_config, {"model": {"spec": str(model_dir), "trust_remote_code": False}})
+    if with_config:
+        write_record(study.resolved_config, ExperimentConfig(model={"spec": str(model_dir)}))
     write_jsonl(study.data / "train.jsonl", [{"id": "c1", "messages": [
         {"role": "system", "content": STUDY_PROMPT}, {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"}]}])
@@ -47,12 +59,10 @@ def build_study(root: Path, model_dir: Path, ranking: dict | None = RANKING) -> 
         run = study.run(name)
         run.mkdir(parents=True)
         make_adapter(model_dir, run, seed=seed)
-        write_json(run / "config.json", {"r": 4, "targets": "qv"})
-        write_json(run / "metrics.json", {"best_val_loss": loss})
-        write_json(run / "manifest.json", {"stage": "train"})
+        fake.write_run(run, TrainConfig(r=4, targets="qv"), fake.run_metrics(loss), model=str(model_dir))
     (study.sweep / "r4-unfinished").mkdir()  # no manifest: not offered
-    if ranking is not None:
-        write_json(study.eval / "ranking.json", ranking)
+    if evaluated:
+        write_record(study.eval_paths.ranking, ranking or ranking_of(JUDGE_SCORES))
     return study
 
 
@@ -86,12 +96,13 @@ def test_run_choice_errors_list_the_runs(study, tmp_path, tiny_model_dir):
     bare.root.mkdir()
     with pytest.raises(ConfigError, match="no trained adapter"):
         choose_run(bare, "best-judge")
-    unevaluated = build_study(tmp_path / "unevaluated", tiny_model_dir, ranking=None)
+    unevaluated = build_study(tmp_path / "unevaluated", tiny_model_dir, evaluated=False)
     with pytest.raises(ConfigError, match=r"ranking.json not found.*telcotune evaluate.*r4-a, r4-b"):
         choose_run(unevaluated, "best-judge")
     # best-loss needs no evaluation: the sweep's validation losses answer it
     assert choose_run(unevaluated, "best-loss").name == "r4-a"
-    pairwise_only = build_study(tmp_path / "pairwise", tiny_model_dir, ranking={"judges": {"j": {"pairwise": {}}}})
+    pairwise_only = build_study(tmp_path / "pairwise", tiny_model_dir,
+                                ranking=ranking_of({"j": JUDGE_SCORES["rubric"]}, pairwise_only=True))
     with pytest.raises(ConfigError, match="no pointwise judge ranking"):
         choose_run(pairwise_only, "best-judge")
 
@@ -107,8 +118,16 @@ def test_targets_from_study_and_from_adapter(study, tmp_path, tiny_model_dir):
     make_adapter(tiny_model_dir, tmp_path / "loose", seed=3)
     loose = adapter_target(tmp_path / "loose" / "adapter", "some-model")
     assert (loose.default, loose.model_spec, loose.system_prompt) == ("loose", "some-model", SYSTEM_PROMPT)
-    with pytest.raises(ConfigError, match="model.spec"):
+    with pytest.raises(ConfigError, match="no trained adapter"):
         study_target(tmp_path / "nowhere", ["r4-a"])
+
+
+def test_a_study_without_config_takes_the_base_model_from_its_runs(tmp_path, tiny_model_dir):
+    """`data` + `sweep` leave no study config.json; every run's own config names its base model."""
+    study = build_study(tmp_path / "noconf", tiny_model_dir, with_config=False, evaluated=False)
+    target = study_target(study.root, ["r4-a"])
+    assert target.model_spec == str(tiny_model_dir) and list(target.adapters) == ["r4-a"]
+    assert adapter_target(study.run("r4-b") / "adapter").model_spec == str(tiny_model_dir)
 
 
 def test_training_system_prompt_falls_back(tmp_path):

@@ -1,17 +1,32 @@
-from telcotune.fsio import write_json
+from telcotune.artifacts.io import write_record
+from telcotune.artifacts.ranking import BootstrapSettings, Ranking
+from telcotune.artifacts.run import read_finished_run
+from telcotune.artifacts.sweep import SweepSummary
+from telcotune.config import SweepRun, TrainConfig
 from telcotune.paths import StudyPaths
+from telcotune.rank.finding import study_finding
 from telcotune.summary import summary_rows
+from telcotune.train.sweep import sweep_row
+
+from . import fake_study as fake
 
 
 def study(tmp_path, judge_means):
     paths = StudyPaths(tmp_path)
-    write_json(paths.sweep / "sweep.json", {"runs": [
-        {"name": "a", "best_val_loss": 0.9, "energy_kwh": 2e-4, "energy_method": "estimated"},
-        {"name": "b", "best_val_loss": 0.7, "energy_kwh": 3e-4, "energy_method": "estimated"},
-    ]})
-    entries = [{"run": run, "mean": mean} for run, mean in judge_means]
-    write_json(paths.eval / "ranking.json", {"judges": {"rubric": {
-        "pointwise": {"entries": entries}, "loss_vs_judge": {"plain_finding": "computed sentence"}}}})
+    rows = []
+    for name, loss, energy_j in (("a", 0.9, 720.0), ("b", 0.7, 1080.0)):
+        settings = TrainConfig(r=8, targets="qv")
+        run = fake.write_run(paths.run(name), settings, fake.run_metrics(loss),
+                             energy=fake.run_energy(energy_j * 0.9, energy_j * 0.1, 36_000))
+        rows.append(sweep_row(SweepRun(name=name, **settings.model_dump()), read_finished_run(run)))
+    write_record(paths.sweep_paths.summary, SweepSummary(model="m", data_dir="d", max_steps_override=None,
+                                                        runs_total=2, runs_finished=2, pending=[], runs=rows))
+    scores = dict(judge_means)
+    losses = {"a": 0.9, "b": 0.7}
+    section = fake.judge_section("rubric", losses, scores, (-0.5, 0.5))
+    write_record(paths.eval_paths.ranking, Ranking(
+        runs=list(scores), val_loss=losses, loss_order=["b", "a"], prompt_sets={"test": 5}, judges={"rubric": section},
+        agreement=None, bootstrap=BootstrapSettings(n_resamples=200, seed=0), finding=study_finding(section.comparisons())))
     return paths
 
 
@@ -20,7 +35,8 @@ def test_summary_names_best_by_judge_loss_and_energy(tmp_path):
     assert ("best by rubric", "a", "score 7.50") in rows
     assert ("best by validation loss", "b", "loss 0.7000") in rows
     assert ("least training energy", "a", "0.20 Wh (estimated)") in rows
-    assert ("finding (rubric)", "", "computed sentence") in rows
+    finding = next(detail for criterion, _, detail in rows if criterion == "finding (rubric)")
+    assert finding.startswith("The lowest-loss run (b, loss 0.700) ranked 2nd of 2 by rubric")
 
 
 def test_summary_says_when_a_judge_ties_every_run(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from telcotune.config import SweepRun
 from telcotune.energy.base import NullMeter
 from telcotune.errors import ConfigError
+from telcotune.models import ModelRef
 
 from .test_train_data import tiny_threads, write_data  # noqa: F401 (autouse fixture)
 
@@ -49,11 +50,11 @@ def test_sweep_trains_every_run_once_on_data_tokenized_once(tmp_path, data_dir, 
     out = tmp_path / "sweep"
     tokenizations = _count_calls(monkeypatch, tokenize_module, "tokenize_split")
     trained = _count_calls(monkeypatch, sweep_module, "train_run")
-    rows = run_sweep(data_dir, out, _runs(), str(tiny_model_dir), meter_factory=NullMeter, progress=False)
+    rows = run_sweep(data_dir, out, _runs(), ModelRef(str(tiny_model_dir)), meter_factory=NullMeter, progress=False)
     assert len(trained) == 2 and len(tokenizations) == 2  # train + val, once for both runs
     assert len(list(out.glob(".tokenized-*.pt"))) == 1
-    assert [r["name"] for r in rows] == ["r4-qv", "r8-attn"]
-    assert rows[1]["targets"] == "attn" and rows[1]["trainable_params"] > rows[0]["trainable_params"]
+    assert [r.name for r in rows] == ["r4-qv", "r8-attn"]
+    assert rows[1].targets == "attn" and rows[1].trainable_params > rows[0].trainable_params
     for name in ("r4-qv", "r8-attn"):
         for f in ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json", "manifest.json"):
             assert (out / name / f).exists(), (name, f)
@@ -61,12 +62,12 @@ def test_sweep_trains_every_run_once_on_data_tokenized_once(tmp_path, data_dir, 
     assert summary["runs_finished"] == 2 and summary["pending"] == []
     with open(out / "sweep.csv") as f:
         table = list(csv.DictReader(f))
-    assert list(table[0]) == CSV_COLUMNS and [r["name"] for r in table] == ["r4-qv", "r8-attn"]
+    assert list(table[0]) == list(CSV_COLUMNS) and [r["name"] for r in table] == ["r4-qv", "r8-attn"]
     assert table[0]["energy_method"] == "missing" and table[0]["energy_kwh"] == ""
     assert (out / "manifest.json").is_file()
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/**/*") if p.is_file()}  # the runs' files
 
-    again = run_sweep(data_dir, out, _runs(), str(tiny_model_dir), meter_factory=NullMeter, progress=False)
+    again = run_sweep(data_dir, out, _runs(), ModelRef(str(tiny_model_dir)), meter_factory=NullMeter, progress=False)
     assert len(trained) == 2 and len(tokenizations) == 2  # nothing retrained, nothing re-tokenized
     assert again == rows
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
@@ -78,14 +79,14 @@ def test_only_and_max_steps_and_the_sweep_manifest(tmp_path, data_dir, tiny_mode
 
     out = tmp_path / "sweep"
     trained = _count_calls(monkeypatch, sweep_module, "train_run")
-    rows = run_sweep(data_dir, out, _runs(), str(tiny_model_dir), meter_factory=NullMeter,
+    rows = run_sweep(data_dir, out, _runs(), ModelRef(str(tiny_model_dir)), meter_factory=NullMeter,
                      only=["r8-attn"], max_steps=1, progress=False)
-    assert [r["name"] for r in rows] == ["r8-attn"] and rows[0]["steps"] == 1
+    assert [r.name for r in rows] == ["r8-attn"] and rows[0].steps == 1
     assert json.loads((out / "sweep.json").read_text())["pending"] == ["r4-qv"]
     assert not (out / "r4-qv").exists() and not (out / "manifest.json").exists()
-    rows = run_sweep(data_dir, out, _runs(), str(tiny_model_dir), meter_factory=NullMeter, max_steps=1,
+    rows = run_sweep(data_dir, out, _runs(), ModelRef(str(tiny_model_dir)), meter_factory=NullMeter, max_steps=1,
                      progress=False)
-    assert len(trained) == 2 and [r["name"] for r in rows] == ["r4-qv", "r8-attn"]
+    assert len(trained) == 2 and [r.name for r in rows] == ["r4-qv", "r8-attn"]
     assert json.loads((out / "manifest.json").read_text())["stage"] == "sweep"
 
 
@@ -95,11 +96,11 @@ def test_the_whole_sweep_is_validated_before_the_first_run(tmp_path, data_dir, t
     out = tmp_path / "sweep"
     bad = _runs() + [SweepRun(name="bad", targets="q_proj,c_attn", **FAST)]
     with pytest.raises(ConfigError, match=r"run bad: .*c_attn.*its linear modules are: q_proj"):
-        run_sweep(data_dir, out, bad, str(tiny_model_dir), meter_factory=NullMeter, progress=False)
+        run_sweep(data_dir, out, bad, ModelRef(str(tiny_model_dir)), meter_factory=NullMeter, progress=False)
     with pytest.raises(ConfigError, match="duplicate run name"):
-        run_sweep(data_dir, out, _runs() + _runs()[:1], str(tiny_model_dir), meter_factory=NullMeter)
+        run_sweep(data_dir, out, _runs() + _runs()[:1], ModelRef(str(tiny_model_dir)), meter_factory=NullMeter)
     with pytest.raises(ConfigError, match="unknown run.*nope"):
-        run_sweep(data_dir, out, _runs(), str(tiny_model_dir), meter_factory=NullMeter, only=["nope"])
+        run_sweep(data_dir, out, _runs(), ModelRef(str(tiny_model_dir)), meter_factory=NullMeter, only=["nope"])
     assert not out.exists()
 
 
@@ -181,18 +182,18 @@ def test_sweep_on_the_embedded_model_writes_everything(tmp_path, embedded_cache,
             SweepRun(name="r8-all", r=8, alpha=16, targets="all", batch_size=4, max_length=192, max_steps=2,
                      eval_every=2)]
     out = tmp_path / "sweep"
-    rows = run_sweep(data, out, runs, "smollm2-135m-instruct", progress=False)  # default meter: CodeCarbon
-    assert [r["name"] for r in rows] == ["r8-qv", "r8-all"]
+    rows = run_sweep(data, out, runs, ModelRef("smollm2-135m-instruct"), progress=False)  # default meter: CodeCarbon
+    assert [r.name for r in rows] == ["r8-qv", "r8-all"]
     for r in rows:
-        run = out / r["name"]
+        run = out / r.name
         for f in ("adapter/adapter_model.safetensors", "adapter/adapter_config.json", "metrics.jsonl",
                   "metrics.json", "energy.json", "config.json", "manifest.json"):
-            assert (run / f).is_file(), (r["name"], f)
+            assert (run / f).is_file(), (r.name, f)
         energy = json.loads((run / "energy.json").read_text())
         assert energy["method"] == "estimated", energy  # no RAPL on this VM: CodeCarbon's TDP estimate
-        assert energy["j_per_token"] > 0 and r["energy_method"] == "estimated" and r["energy_kwh"] > 0
+        assert energy["j_per_train_token"] > 0 and r.energy_method == "estimated" and r.energy_kwh > 0
         metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["steps"] == 2 and metrics["best_val_loss"] < 10 and metrics["precision"] in ("bf16", "fp32")
     with open(out / "sweep.csv") as f:
-        assert list(next(csv.reader(f))) == CSV_COLUMNS
+        assert list(next(csv.reader(f))) == list(CSV_COLUMNS)
     assert (out / "sweep.json").is_file() and (out / "manifest.json").is_file()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from telcotune.config import TARGET_PRESETS
+from telcotune.paths import SweepPaths
 from telcotune.errors import ConfigError
 
 from .test_train_data import conversation, tiny_threads, write_data  # noqa: F401 (autouse fixture)
@@ -117,10 +119,10 @@ def test_tokenize_data_caches_and_select_truncates(tmp_path, tok):
     from telcotune.train.tokenize import tokenize_data
 
     data = write_data(tmp_path / "data", n_train=10, n_val=4)
-    first = tokenize_data(data, tok, cache_dir=tmp_path / "sweep")
+    first = tokenize_data(data, tok, cache=SweepPaths(tmp_path / "sweep"))
     cached = list((tmp_path / "sweep").glob(".tokenized-*.pt"))
     assert len(cached) == 1
-    again = tokenize_data(data, tok, cache_dir=tmp_path / "sweep")
+    again = tokenize_data(data, tok, cache=SweepPaths(tmp_path / "sweep"))
     assert again.key == first.key and torch.equal(again.train.ids, first.train.ids)
     assert len(first.train) == 10 and len(first.val) == 4
     full = select(first.train, 10_000, None, 0)
@@ -132,7 +134,7 @@ def test_tokenize_data_caches_and_select_truncates(tmp_path, tok):
     assert len(subset) == 3 and torch.equal(subset.index, select(first.train, 10_000, 3, seed=1).index)
     # the data changes -> another key
     (data / "val.jsonl").write_text((data / "val.jsonl").read_text().splitlines()[0] + "\n")
-    assert tokenize_data(data, tok, cache_dir=tmp_path / "sweep").key != first.key
+    assert tokenize_data(data, tok, cache=SweepPaths(tmp_path / "sweep")).key != first.key
     assert len(list((tmp_path / "sweep").glob(".tokenized-*.pt"))) == 1  # the stale one is gone
 
 
@@ -167,7 +169,7 @@ def test_right_padding_without_attention_mask_is_exact_and_fast_loss_matches_ful
     from telcotune.train.tokenize import tokenize_split
 
     torch.manual_seed(0)
-    model = add_lora(load_model(tiny_model_dir), TrainConfig(dropout=0.0)).eval()
+    model = add_lora(load_model(tiny_model_dir), TrainConfig(dropout=0.0), ["q_proj", "v_proj"]).eval()
     ex = select(tokenize_split(tok, [conversation(1, 1), conversation(2, 4)]), 10_000, None, 0)
     batch = collate(ex, [0, 1], pad_id=0)
     short = int(ex.lengths[0]) if ex.lengths[0] < ex.lengths[1] else int(ex.lengths[1])
@@ -208,7 +210,8 @@ def test_loss_falls_on_a_fixed_batch(tiny_model_dir, tok):
     from telcotune.train.tokenize import tokenize_split
 
     torch.manual_seed(0)
-    model = add_lora(load_model(tiny_model_dir), TrainConfig(r=8, dropout=0.0, targets="all")).train()
+    model = add_lora(load_model(tiny_model_dir), TrainConfig(r=8, dropout=0.0, targets="all"),
+                     list(TARGET_PRESETS["all"])).train()
     ex = select(tokenize_split(tok, [conversation(i, 2) for i in range(4)]), 10_000, None, 0)
     batch = collate(ex, [0, 1, 2, 3], pad_id=0)
     loss_fn = LossFn(model, torch.device("cpu"), "fp32")

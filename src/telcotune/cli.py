@@ -63,8 +63,8 @@ def data_cmd(
     cfg = data_config(config, _overrides(glossary=glossary, backend=backend, per_scenario=per_scenario,
                                          seed=seed, concurrency=concurrency, ood_terms=ood_term))
     stats = run_data_stage(cfg.data, out, energy=cfg.energy, progress=not quiet)
-    typer.echo(f"{stats['conversations']} conversations from {stats['scenarios']} scenarios "
-               f"({stats['rejects']['total']} rejected) in {out}")
+    typer.echo(f"{stats.conversations} conversations from {stats.scenarios} scenarios "
+               f"({stats.rejects.total} rejected) in {out}")
 
 
 @app.command("run")
@@ -164,18 +164,21 @@ def evaluate_cmd(
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
     from .config import ExperimentConfig, apply_overrides, load_config
     from .evaluate.stage import run_evaluate
+    from .paths import EvalPaths
 
     cfg = load_config(config) if config else ExperimentConfig()
     cfg = apply_overrides(cfg, "eval", _overrides(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs,
                                                   max_new_tokens=max_new_tokens, batch_size=batch_size,
                                                   include_base=include_base))
     cfg = apply_overrides(cfg, "judges", _overrides(panel=judge))
-    spec = model or cfg.model.spec
-    ranking = run_evaluate(data, sweep, out, spec, cfg.eval, cfg.judges, cfg.energy, progress=not quiet)
-    for name, section in ranking["judges"].items():
-        finding = section.get("loss_vs_judge", {}).get("plain_finding")
+    if model is not None:
+        cfg = apply_overrides(cfg, "model", {"spec": model})
+    ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet)
+    for name, section in ranking.judges.items():
+        finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")
-    typer.echo(f"ranking: {out / 'ranking.json'}, leaderboard: {out / 'leaderboard.csv'}")
+    paths = EvalPaths(out)
+    typer.echo(f"ranking: {paths.ranking}, leaderboard: {paths.leaderboard}")
 
 
 _WORKDIR_HELP = "Study folder (runs/<name>): adapters from sweep/, model from config.json, system prompt from data/."

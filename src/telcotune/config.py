@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .manifest import hash_obj
+
+if TYPE_CHECKING:
+    from .models import ModelRef
 
 BUILTIN_GLOSSARY = "telecom"
 TARGET_PRESETS: dict[str, tuple[str, ...]] = {
@@ -36,6 +39,11 @@ class ModelConfig(Section):
     """Base model: `smollm2-135m-instruct` (embedded), a Hugging Face hub id, or a local folder."""
     trust_remote_code: bool = False
     """Allow model code from the hub repository to run (off unless you trust it)."""
+
+    def ref(self) -> "ModelRef":
+        from .models import ModelRef
+
+        return ModelRef(self.spec, self.trust_remote_code)
 
 
 class SplitConfig(Section):
@@ -137,9 +145,6 @@ class TrainConfig(Section):
         if not names:
             raise ValueError("targets is empty; use qv, attn, all or a comma list of module names")
         return ",".join(names)
-
-    def target_modules(self) -> tuple[str, ...]:
-        return TARGET_PRESETS.get(self.targets) or tuple(self.targets.split(","))
 
 
 TRAIN_KEYS = frozenset(TrainConfig.model_fields)

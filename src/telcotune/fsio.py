@@ -146,6 +146,22 @@ def read_jsonl_tolerant(path: str | os.PathLike) -> list[Any]:
     return rows
 
 
+@contextlib.contextmanager
+def atomic_dir(final_dir: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `final_dir`; if the block succeeds it replaces
+    `final_dir` whole, else it is removed. Readers see the old folder or the new one, never a
+    half-written one (checkpoints, adapters, converted models, exports)."""
+    final_dir = Path(final_dir)
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", dir=final_dir.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; artifacts are ordinary folders
+    try:
+        yield tmp
+        replace_dir(tmp, final_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
     """Move a fully written temporary folder into place, replacing any old one."""
     final_dir = Path(final_dir)

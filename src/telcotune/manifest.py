@@ -1,7 +1,10 @@
-"""Stage manifests: written last, they say a stage finished and what it was built from.
+"""Stage manifests and the one stage skeleton: skip when current, else clear the manifest, work,
+and write the manifest last.
 
-A stage is skipped when its manifest exists and records the same config hash and input hashes
-as the current call; otherwise it runs (or resumes) and writes a new manifest at the end.
+A manifest records the stage's config hash, the sha256 of each input (keyed by its path relative
+to the stage folder, so a copied or moved study stays current) and the size and sha256 of each
+output. A stage is current only when all of these match: a truncated or edited output makes it
+run again instead of being trusted.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -17,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .fsio import read_json, write_json
+from .artifacts.io import read_record, write_record
+from .artifacts.manifest import OutputFile, StageManifest
+from .errors import StageError
 from .paths import MANIFEST
 
 TRACKED_PACKAGES = ("torch", "transformers", "peft", "trl", "datasets", "codecarbon", "pydantic")
@@ -41,17 +47,43 @@ def hash_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def hash_inputs(paths: Iterable[str | Path]) -> dict[str, str]:
-    """sha256 of each input file (folders: of every file inside, sorted)."""
-    out: dict[str, str] = {}
-    for p in paths:
-        p = Path(p)
+def _files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files, and every file inside folders (sorted, hidden ones skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
-                out[str(f)] = hash_file(f)
+            out += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
         else:
-            out[str(p)] = hash_file(p)
+            out.append(p)
     return out
+
+
+def _key(path: Path, base: Path | None) -> str:
+    if base is None:
+        return str(path)
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def hash_inputs(paths: Iterable[str | Path], base: str | Path | None = None) -> dict[str, str]:
+    """sha256 of each input file (folders: of every file inside), keyed by path relative to
+    `base` (the stage folder) when given."""
+    base_dir = Path(base) if base is not None else None
+    return {_key(f, base_dir): hash_file(f) for f in _files(paths)}
+
+
+def describe_outputs(folder: Path, names: Iterable[str]) -> dict[str, OutputFile]:
+    """Size and sha256 of each output (names relative to `folder`; folders expanded)."""
+    files = _files(folder / n for n in names)
+    return {f.relative_to(folder).as_posix(): OutputFile(size=f.stat().st_size, sha256=hash_file(f))
+            for f in files}
+
+
+def outputs_intact(folder: Path, outputs: Mapping[str, OutputFile]) -> bool:
+    for name, expected in outputs.items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != expected.size or hash_file(path) != expected.sha256:
+            return False
+    return True
 
 
 def package_versions() -> dict[str, str]:
@@ -75,47 +107,72 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def write_manifest(
-    folder: Path,
-    stage: str,
-    config_hash: str,
-    inputs: Mapping[str, str],
-    started_at: str,
-    outputs: Iterable[str] = (),
-    extra: Mapping[str, Any] | None = None,
-) -> Path:
-    manifest = {
-        "stage": stage,
-        "config_hash": config_hash,
-        "inputs": dict(inputs),
-        "outputs": sorted(outputs),
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine()},
-        "started_at": started_at,
-        "finished_at": now_iso(),
-    }
-    if extra:
-        manifest.update(extra)
-    return write_json(Path(folder) / MANIFEST, manifest)
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
+def read_manifest(folder: Path) -> StageManifest | None:
+    """The folder's manifest; None when absent or unreadable (a torn manifest means the stage
+    did not finish, which is what it is treated as)."""
     path = Path(folder) / MANIFEST
-    if not path.exists():
+    if not path.is_file():
         return None
     try:
-        return read_json(path)
-    except (OSError, ValueError):
+        return read_record(path, StageManifest)
+    except StageError:
         return None
 
 
 def is_current(folder: Path, stage: str, config_hash: str, inputs: Mapping[str, str]) -> bool:
-    """True when `folder` holds a finished `stage` built from this config and these inputs."""
+    """True when `folder` holds a finished `stage` built from this config and these inputs, and
+    its outputs are the files the manifest describes."""
     manifest = read_manifest(folder)
-    return (
-        manifest is not None
-        and manifest.get("stage") == stage
-        and manifest.get("config_hash") == config_hash
-        and manifest.get("inputs") == dict(inputs)
+    return (manifest is not None and manifest.stage == stage and manifest.config_hash == config_hash
+            and manifest.inputs == dict(inputs) and outputs_intact(Path(folder), manifest.outputs))
+
+
+class StageRun:
+    """One execution of a stage in `folder`, the skeleton every stage uses:
+
+        run = StageRun(folder, "evaluate", config_hash, inputs)
+        if run.current:
+            return <read the outputs>
+        with run:                                # clears the old manifest: a half-redone
+            ...                                  # stage never looks current
+            run.complete(outputs=[...], extra={...})   # manifest written last, on success only
+    """
+
+    def __init__(self, folder: str | Path, stage: str, config_hash: str, inputs: Mapping[str, str]):
+        self.folder = Path(folder)
+        self.stage, self.config_hash, self.inputs = stage, config_hash, dict(inputs)
+        self.started_at: str | None = None
+        self._outputs: list[str] | None = None
+        self._extra: dict[str, Any] = {}
+
+    @property
+    def current(self) -> bool:
+        return is_current(self.folder, self.stage, self.config_hash, self.inputs)
+
+    def __enter__(self) -> "StageRun":
+        self.started_at = now_iso()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / MANIFEST).unlink(missing_ok=True)
+        return self
+
+    def complete(self, outputs: Iterable[str], extra: Mapping[str, Any] | None = None) -> None:
+        """Mark the work done; the manifest is written when the block exits without error."""
+        self._outputs = list(outputs)
+        self._extra = dict(extra or {})
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._outputs is not None:
+            write_manifest(self.folder, self.stage, self.config_hash, self.inputs,
+                           self.started_at or now_iso(), self._outputs, self._extra)
+
+
+def write_manifest(folder: Path, stage: str, config_hash: str, inputs: Mapping[str, str], started_at: str,
+                   outputs: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> Path:
+    folder = Path(folder)
+    manifest = StageManifest(
+        stage=stage, config_hash=config_hash, inputs=dict(inputs),
+        outputs=describe_outputs(folder, outputs), versions=package_versions(), git_commit=git_commit(),
+        machine={"platform": platform.platform(), "processor": platform.machine()},
+        started_at=started_at, finished_at=now_iso(), **dict(extra or {}),
     )
+    return write_record(folder / MANIFEST, manifest)

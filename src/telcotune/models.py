@@ -13,13 +13,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelResolutionError
-from .fsio import replace_dir
+from .fsio import atomic_dir
 from .paths import models_cache
 
 
@@ -39,6 +37,25 @@ EMBEDDED: dict[str, EmbeddedModel] = {
 }
 DEFAULT_MODEL = "smollm2-135m-instruct"
 _READY = ".telcotune-ready"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A base model as a study names it: the spec and whether the hub repository's own code may
+    run. One reference is passed through every stage, so the trust flag reaches every
+    `from_pretrained` (training, the sweep's target check, answering, serving, a local judge)."""
+
+    spec: str
+    trust_remote_code: bool = False
+
+    def resolve(self) -> Path:
+        return resolve_model(self.spec)
+
+    def load_model(self, folder: Path | None = None, dtype=None):
+        return load_model(folder or self.resolve(), dtype=dtype, trust_remote_code=self.trust_remote_code)
+
+    def load_tokenizer(self, folder: Path | None = None):
+        return load_tokenizer(folder or self.resolve(), trust_remote_code=self.trust_remote_code)
 
 
 def resolve_model(spec: str) -> Path:
@@ -107,14 +124,9 @@ def _resolve_embedded(name: str, model: EmbeddedModel) -> Path:
     if (target / _READY).is_file():
         return target
     source = _embedded_package_dir(name, model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         convert_gguf(source, model.gguf_file, tmp)
         (tmp / _READY).write_text(json.dumps({"source": str(source / model.gguf_file)}) + "\n")
-        replace_dir(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

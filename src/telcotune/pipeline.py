@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .config import ExperimentConfig, apply_overrides, load_config
-from .fsio import write_json
+from .artifacts.io import write_record
 from .paths import StudyPaths
 
 console = Console(stderr=True)
@@ -27,7 +27,7 @@ def run_study(config_path: Path, workdir: Path | None = None, progress: bool = T
     cfg = load_config(config_path)  # every section and sweep run validated before any work
     paths = study_paths(cfg, workdir)
     paths.root.mkdir(parents=True, exist_ok=True)
-    write_json(paths.resolved_config, cfg.model_dump(mode="json"))
+    write_record(paths.resolved_config, cfg)
     console.print(f"study [bold]{cfg.name}[/] in {paths.root}")
     for name, stage in STAGES:
         console.rule(f"[bold]{name}")
@@ -42,7 +42,7 @@ def _data(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .data.stage import run_data_stage
 
     stats = run_data_stage(cfg.data, paths.data, energy=cfg.energy, progress=progress)
-    console.print(f"data: {stats['conversations']} conversations, splits {stats['splits']}")
+    console.print(f"data: {stats.conversations} conversations, splits {stats.splits}")
 
 
 def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
@@ -50,7 +50,7 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .energy import make_meter
     from .train.sweep import run_sweep
 
-    rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.spec,
+    rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.ref(),
                      meter_factory=lambda: make_meter(cfg.energy), progress=progress)
     console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
 
@@ -58,7 +58,7 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
 def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
-    run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.spec, cfg.eval, cfg.judges, cfg.energy,
+    run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
                  progress=progress)
 
 

@@ -12,13 +12,15 @@ from rich.console import Console
 
 from ..config import DataConfig
 from ..energy import make_meter, window
-from ..energy.summary import write_energy
+from ..artifacts.data import DataStats
+from ..artifacts.io import read_record, write_record
+from ..energy.summary import data_energy
 from ..errors import ConfigError, StageError
-from ..fsio import write_json, write_jsonl
+from ..fsio import write_jsonl
 from ..llm.client import build_client
 from ..llm.structured import JsonOutcome, complete_json_many
-from ..manifest import hash_inputs, hash_obj, is_current, now_iso, write_manifest
-from ..paths import DataPaths
+from ..manifest import StageRun, hash_inputs, hash_obj
+from ..paths import MANIFEST, DataPaths
 from ..progress import progress_bar
 from .conversation import with_system
 from .dedup import deduplicate
@@ -54,53 +56,46 @@ def data_fingerprint(cfg: DataConfig) -> str:
 
 
 def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = True,
-                   client=None) -> dict[str, Any]:
-    """Build the data set in `out`; skipped when `out` holds a current one. Returns stats."""
+                   client=None) -> DataStats:
+    """Build the data set in `out`; skipped when `out` holds a current one. Returns its stats."""
     glossary = load_glossary(cfg.glossary_path())  # fails before anything is written
     _check_ood_terms(glossary, cfg)
     paths = DataPaths(Path(out))
-    config_hash = data_fingerprint(cfg)
-    inputs = hash_inputs([cfg.glossary_path()])
-    if is_current(paths.root, STAGE, config_hash, inputs):
+    stage = StageRun(paths.root, STAGE, data_fingerprint(cfg), hash_inputs([cfg.glossary_path()], base=paths.root))
+    if stage.current:
         console.print(f"data: {paths.root} is current, skipping")
-        from ..fsio import read_json
-
-        return read_json(paths.stats)
-    started_at = now_iso()
-    paths.root.mkdir(parents=True, exist_ok=True)
-    paths.manifest.unlink(missing_ok=True)
+        return read_record(paths.stats, DataStats)
     scenarios = build_scenarios(glossary)
     plans = plan_conversations(scenarios, cfg.per_scenario, cfg.seed, cfg.mistake_rate, cfg.max_turns)
     meter = make_meter(energy) if energy is not None else None
     client = client or build_client(cfg.backend, concurrency=cfg.concurrency)
-    started = time.perf_counter()
-    if meter is not None:
-        with window(meter, "generation") as gen_window:
+    with stage:
+        started = time.perf_counter()
+        if meter is not None:
+            with window(meter, "generation") as gen_window:
+                generated = _generate(client, plans, progress)
+            write_record(paths.energy, data_energy([gen_window.reading], conversations=len(generated.rows)))
+        else:
             generated = _generate(client, plans, progress)
-        write_energy(paths.root / "energy.json", [gen_window.reading], tokens=len(generated.rows),
-                     token_label="conversations")
-    else:
-        generated = _generate(client, plans, progress)
-    generation_s = time.perf_counter() - started
-    kept, dedup_counts, dup_rejects = _deduplicate(generated.rows)
-    rejects = generated.rejects + dup_rejects
-    assignment = assign_splits([s.id for s in scenarios], {s.id: s.term.term for s in scenarios},
-                               cfg.split, cfg.seed, cfg.ood_terms)
-    by_split = {name: [r for r in kept if assignment[r["scenario_id"]] == name] for name in SPLITS}
-    if not cfg.ood_terms:
-        by_split.pop("test_ood")
-    write_jsonl(paths.scenarios, [{**s.to_row(), "split": assignment[s.id]} for s in scenarios])
-    for name, rows in by_split.items():
-        write_jsonl(paths.split(name), rows)
-    write_jsonl(paths.rejects, rejects)
-    backend = {cfg.backend: {**_client_stats(client), "duration_s": round(generation_s, 3)}}
-    stats = build_stats(by_split, rejects, dedup_counts, len(scenarios), backend, len(plans))
-    write_json(paths.stats, stats)
-    if not kept:
-        raise StageError(f"data: no generated conversation passed validation; see {paths.rejects}")
-    write_manifest(paths.root, STAGE, config_hash, inputs, started_at,
-                   outputs=[p.name for p in paths.root.iterdir() if p.is_file()],
-                   extra={"backend": cfg.backend, "prompt_version": PROMPT_VERSION})
+        generation_s = time.perf_counter() - started
+        kept, dedup_counts, dup_rejects = _deduplicate(generated.rows)
+        rejects = generated.rejects + dup_rejects
+        assignment = assign_splits([s.id for s in scenarios], {s.id: s.term.term for s in scenarios},
+                                   cfg.split, cfg.seed, cfg.ood_terms)
+        by_split = {name: [r for r in kept if assignment[r["scenario_id"]] == name] for name in SPLITS}
+        if not cfg.ood_terms:
+            by_split.pop("test_ood")
+        write_jsonl(paths.scenarios, [{**s.to_row(), "split": assignment[s.id]} for s in scenarios])
+        for name, rows in by_split.items():
+            write_jsonl(paths.split(name), rows)
+        write_jsonl(paths.rejects, rejects)
+        backend = {cfg.backend: {**_client_stats(client), "duration_s": round(generation_s, 3)}}
+        stats = DataStats(**build_stats(by_split, rejects, dedup_counts, len(scenarios), backend, len(plans)))
+        write_record(paths.stats, stats)
+        if not kept:
+            raise StageError(f"data: no generated conversation passed validation; see {paths.rejects}")
+        stage.complete([p.name for p in paths.root.iterdir() if p.is_file() and p.name != MANIFEST],
+                       extra={"backend": cfg.backend, "prompt_version": PROMPT_VERSION})
     return stats
 
 

@@ -1,4 +1,5 @@
-"""Energy metering: measurement windows per phase, labelled measured / estimated / missing."""
+"""Energy metering: measurement windows per phase, labelled measured / estimated / missing.
+(`energy.summary` builds the energy.json records from the readings.)"""
 
 from .base import (
     EnergyReading, Meter, MeterUnavailable, Method, NullMeter, WindowResult, combine_methods, window,
@@ -8,10 +9,9 @@ from .codecarbon_meter import CodeCarbonMeter
 from .factory import make_meter
 from .nvml_meter import NvmlMeter
 from .replay import ReplayMeter
-from .summary import summarize, write_energy
 
 __all__ = [
     "CodeCarbonMeter", "EnergyReading", "Meter", "MeterUnavailable", "Method", "NullMeter",
     "NvmlMeter", "ReplayMeter", "WindowResult", "combine_methods", "detect_capabilities",
-    "machine_energy_note", "make_meter", "summarize", "window", "write_energy",
+    "machine_energy_note", "make_meter", "window",
 ]

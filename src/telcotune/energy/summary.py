@@ -1,51 +1,54 @@
-"""The `energy.json` of a stage: every phase's reading, the total, and J per token.
+"""Building a stage's energy.json record: every phase's reading, the total, and energy per
+unit of work named by its unit (`artifacts.energy`).
 
-Shape:
-    {"phases": {name: EnergyReading.to_dict()},
-     "total": {"energy_j", "energy_kwh", "co2_kg", "duration_s", "avg_power_w"},
-     "method": "measured" | "estimated" | "missing",
-     "missing_reason": str | None,
-     "tokens": int | None, "token_label": str, "j_per_token": float | None}
-
-One missing phase makes the total missing (energy, CO2, power, J/token all None): a partial
+One missing phase makes the total missing (energy, CO2, power, J per unit all None): a partial
 sum is never presented as a total. Duration is always summed, since time is always known.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from ..fsio import write_json
+from ..artifacts.energy import AnswersEnergy, DataEnergy, JudgeEnergy
 from .base import J_PER_KWH, EnergyReading, combine_methods
 from .capabilities import machine_energy_note
 
-__all__ = ["machine_energy_note", "summarize", "write_energy"]
+__all__ = ["answers_energy", "data_energy", "judge_energy", "machine_energy_note", "per_unit", "summarize"]
 
 
-def summarize(readings: list[EnergyReading], tokens: int | None = None,
-              token_label: str = "train") -> dict[str, Any]:
-    if tokens is not None and tokens < 0:
-        raise ValueError(f"tokens must be >= 0, got {tokens}")
+def summarize(readings: list[EnergyReading]) -> dict[str, Any]:
+    """The fields every energy.json has: phases, total, method, missing_reason."""
     phases = _phases(readings)  # validates before anything is added up
     method = combine_methods(r.method for r in readings)
-    total = _total(readings, complete=method != "missing")
-    energy_j = total["energy_j"]
     return {
         "phases": phases,
-        "total": total,
+        "total": _total(readings, complete=method != "missing"),
         "method": method,
         "missing_reason": _missing_reason(readings) if method == "missing" else None,
-        "tokens": tokens,
-        "token_label": token_label,
-        "j_per_token": energy_j / tokens if energy_j is not None and tokens else None,
     }
 
 
-def write_energy(path: str | os.PathLike, readings: list[EnergyReading], tokens: int | None = None,
-                 token_label: str = "train") -> Path:
-    return write_json(path, summarize(readings, tokens, token_label))
+def per_unit(energy_j: float | None, count: int | None) -> float | None:
+    if count is not None and count < 0:
+        raise ValueError(f"a unit count must be >= 0, got {count}")
+    return energy_j / count if energy_j is not None and count else None
+
+
+def data_energy(readings: list[EnergyReading], conversations: int) -> DataEnergy:
+    common = summarize(readings)
+    return DataEnergy(**common, conversations=conversations,
+                      j_per_conversation=per_unit(common["total"]["energy_j"], conversations))
+
+
+def answers_energy(readings: list[EnergyReading], generated_tokens: int) -> AnswersEnergy:
+    common = summarize(readings)
+    return AnswersEnergy(**common, generated_tokens=generated_tokens,
+                         j_per_generated_token=per_unit(common["total"]["energy_j"], generated_tokens))
+
+
+def judge_energy(readings: list[EnergyReading], judgments: int) -> JudgeEnergy:
+    common = summarize(readings)
+    return JudgeEnergy(**common, judgments=judgments, j_per_judgment=per_unit(common["total"]["energy_j"], judgments))
 
 
 def _phases(readings: list[EnergyReading]) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def _phases(readings: list[EnergyReading]) -> dict[str, Any]:
         if (reading.method == "missing") != (reading.energy_j is None):
             raise ValueError(f"energy phase {reading.phase!r}: method {reading.method!r} with "
                              f"energy_j={reading.energy_j!r} (missing iff no figure)")
-        phases[reading.phase] = reading.to_dict()
+        phases[reading.phase] = reading
     return phases
 
 

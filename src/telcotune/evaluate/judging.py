@@ -9,8 +9,8 @@ from typing import Any
 
 from ..config import EvalConfig
 from ..energy.base import Meter, NullMeter, window
-from ..energy.summary import write_energy
-from ..fsio import write_jsonl
+from ..artifacts.io import write_record, write_rows
+from ..energy.summary import judge_energy
 from ..judge.base import Judge, JudgeContext, Judgment, PairItem, PointwiseItem, judge_slug
 from ..judge.pairs import SwissTournament, all_pairs
 from ..paths import EvalPaths
@@ -99,9 +99,8 @@ def run_judge(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: Eva
             else:
                 judgments += swiss_judgments(judge, ctxs, answers, cfg, _mean_overall(judgments), advance)
     slug = judge_slug(judge.name)
-    write_jsonl(paths.judgments(slug), [j.to_dict() for j in judgments])
-    write_energy(paths.judgments_dir / f"{slug}.energy.json", [measured.reading], tokens=len(judgments),
-                 token_label="judgments")
+    write_rows(paths.judgments(slug), judgments)
+    write_record(paths.judge_energy(slug), judge_energy([measured.reading], judgments=len(judgments)))
     return judgments
 
 

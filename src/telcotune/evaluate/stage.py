@@ -4,26 +4,29 @@ rankings with confidence intervals, and the loss-versus-judgement comparison."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from ..adapters import BASE_RUN
+from ..artifacts.io import read_record, read_rows
+from ..artifacts.ranking import Ranking
+from ..artifacts.run import FinishedRun, finished_runs
 from ..config import EnergyConfig, EvalConfig, JudgesConfig
 from ..energy import make_meter
-from ..fsio import read_json, read_jsonl
+from ..errors import StageError
+from ..fsio import read_jsonl
 from ..judge.base import Judgment, judge_slug
 from ..judge.factory import make_judge
-from ..manifest import hash_inputs, hash_obj, is_current, now_iso, write_manifest
-from ..models import resolve_model
-from ..paths import DataPaths, EvalPaths
-from .answers import AnswerJob, answer_runs
+from ..manifest import StageRun, hash_inputs, hash_obj
+from ..models import ModelRef
+from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
+from .answers import AnswerJob, answer_runs, read_answers
 from .judging import contexts, run_judge
 from .prompt_sets import load_prompts
 from .ranking import build_ranking, leaderboard_rows, write_ranking
-from .runs import finished_runs
 
 STAGE = "evaluate"
+EVAL_OUTPUTS = ("ranking.json", "leaderboard.csv", "answers", "judgments")
 console = Console(stderr=True)
 
 
@@ -35,53 +38,61 @@ def _term_groups(scenarios: list[dict]) -> list[list[str]]:
     return list(seen.values())
 
 
-def _inputs(data_dir: Path, runs, prompts_files: list[Path]) -> dict[str, str]:
-    files = [DataPaths(data_dir).scenarios, *prompts_files]
+def _inputs(data: DataPaths, runs: list[FinishedRun], prompts_files: list[Path], base: Path) -> dict[str, str]:
+    files = [data.scenarios, *prompts_files]
     for run in runs:
         files += [run.paths.adapter, run.paths.metrics]
-    return hash_inputs(files)
+    return hash_inputs(files, base=base)
 
 
-def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model_spec: str, eval_cfg: EvalConfig,
+def evaluated_runs(sweep_dir: Path) -> list[FinishedRun]:
+    sweep = SweepPaths(Path(sweep_dir))
+    if not sweep.root.is_dir():
+        raise StageError(f"sweep folder {sweep.root} not found; run `telcotune sweep` first")
+    runs = finished_runs(sweep)
+    if not runs:
+        raise StageError(f"{sweep.root}: no finished run (a run folder with adapter/ and manifest.json)")
+    return runs
+
+
+def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True) -> dict[str, Any]:
+                 progress: bool = True) -> Ranking:
     paths = EvalPaths(Path(out))
     data = DataPaths(Path(data_dir))
-    runs = finished_runs(sweep_dir)
+    runs = evaluated_runs(sweep_dir)
     prompts = load_prompts(data.root, eval_cfg.prompts, eval_cfg.limit, eval_cfg.seed)
-    prompt_files = [data.split(n) if n in ("test", "test_ood") else Path(n) for n in eval_cfg.prompts]
-    config_hash = hash_obj({"model": model_spec, "eval": eval_cfg.model_dump(mode="json"),
+    prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
+    config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
                             "judges": judges_cfg.panel})
-    inputs = _inputs(data.root, runs, prompt_files)
-    if is_current(paths.root, STAGE, config_hash, inputs):
+    stage = StageRun(paths.root, STAGE, config_hash, _inputs(data, runs, prompt_files, paths.root))
+    if stage.current:
         console.print(f"evaluate: {paths.root} is current, skipping")
-        return read_json(paths.ranking)
-    started_at = now_iso()
-    paths.root.mkdir(parents=True, exist_ok=True)
-    (paths.root / "manifest.json").unlink(missing_ok=True)
-    meter = make_meter(energy_cfg) if energy_cfg is not None else None
+        return read_record(paths.ranking, Ranking)
+    with stage:
+        meter = make_meter(energy_cfg) if energy_cfg is not None else None
+        jobs = [AnswerJob(r.name, r.paths.adapter) for r in runs]
+        if eval_cfg.include_base:
+            jobs.insert(0, AnswerJob(BASE_RUN, None))
+        inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
+        answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
 
-    jobs = [AnswerJob(r.name, r.paths.adapter) for r in runs]
-    if eval_cfg.include_base:
-        jobs.insert(0, AnswerJob(BASE_RUN, None))
-    inference = answer_runs(resolve_model(model_spec), jobs, prompts, eval_cfg, paths, meter, progress)
-    answers = {job.run: {row["id"]: row["answer"] for row in read_jsonl(paths.answers(job.run))} for job in jobs}
+        scenarios = read_jsonl(data.scenarios)
+        ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
+        judgments: dict[str, list[Judgment]] = {}
+        for spec in judges_cfg.panel:
+            judge = make_judge(spec, judges_cfg, _term_groups(scenarios))
+            judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
 
-    scenarios = read_jsonl(data.scenarios)
-    ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
-    judgments: dict[str, list[Judgment]] = {}
-    for spec in judges_cfg.panel:
-        judge = make_judge(spec, judges_cfg, _term_groups(scenarios))
-        judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
-
-    sets = {}
-    for p in prompts:
-        sets.setdefault(p.set, set()).add(p.id)
-    ranking = build_ranking(judgments, runs, [j.run for j in jobs], sets, eval_cfg.bootstrap, eval_cfg.seed)
-    ranking["inference"] = inference
-    ranking["judge_files"] = {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel}
-    write_ranking(paths, ranking, leaderboard_rows(ranking, runs, inference))
-    write_manifest(paths.root, STAGE, config_hash, inputs, started_at,
-                   outputs=["ranking.json", "leaderboard.csv", "answers/", "judgments/"],
-                   extra={"model": model_spec, "judges": judges_cfg.panel})
+        sets: dict[str, set[str]] = {}
+        for p in prompts:
+            sets.setdefault(p.set, set()).add(p.id)
+        ranking = build_ranking(judgments, runs, [j.run for j in jobs], sets, eval_cfg.bootstrap, eval_cfg.seed,
+                                inference, {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel})
+        write_ranking(paths, ranking, leaderboard_rows(ranking, runs))
+        stage.complete(EVAL_OUTPUTS, extra={"model": model.spec, "judges": judges_cfg.panel})
     return ranking
+
+
+def read_judgments(paths: EvalPaths, judge: str) -> list[Judgment]:
+    return read_rows(paths.judgments(judge_slug(judge)), Judgment)

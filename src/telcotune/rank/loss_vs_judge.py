@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .bootstrap import Interval, bootstrap_draws, percentile_interval
 from .correlation import Correlation, batch_correlations, correlate_scores
-from .finding import plain_finding
+from .finding import Verdict, plain_finding, verdict_of
 from .inputs import RankInputError
 from .judge_source import JudgeInput, JudgeScores, judge_scores, select_columns
 from .ranks import competition_ranks, order_by
@@ -60,6 +60,10 @@ class LossJudgeComparison:
     n_prompts: int
     n_resamples: int
     seed: int
+    verdict: Verdict = "untested"
+    """What the Spearman interval says (rank.finding.verdict_of)."""
+    finding: str = ""
+    """The comparison's conclusion in words (rank.finding.plain_finding)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -68,7 +72,6 @@ class LossJudgeComparison:
             out[key] = None if out[key] is None else out[key].to_dict()
         for key in ("runs_without_judgment", "runs_without_loss"):
             out[key] = list(out[key])
-        out["plain_finding"] = plain_finding(self)
         return out
 
 
@@ -127,7 +130,7 @@ def loss_vs_judge(
         (order_by(loss_c, higher_is_better=False)[0], order_by(loss_c, higher_is_better=True)[0],
          order_by(judged_c, higher_is_better=True)[0]) if common else (None, None, None))
     intervals = _bootstrap(source, common, losses, best_loss, n_resamples, seed, alpha)
-    return LossJudgeComparison(
+    comparison = LossJudgeComparison(
         judge_name=judge_name, judge_kind=source.kind, n_runs=len(common),
         runs_without_judgment=tuple(sorted(set(losses) - set(common))),
         runs_without_loss=tuple(sorted(set(source.scores) - set(common))),
@@ -142,3 +145,4 @@ def loss_vs_judge(
         runs_missing_reason=None if common else "no run has both a validation loss and a judge score",
         n_prompts=source.n_prompts, n_resamples=n_resamples, seed=seed,
     )
+    return replace(comparison, verdict=verdict_of(comparison), finding=plain_finding(comparison))

@@ -26,14 +26,6 @@ def competition_ranks(values: Mapping[str, float], *, higher_is_better: bool) ->
     return {run: 1 + sum(other < k for other in keys.values()) for run, k in keys.items()}
 
 
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
-    if 10 <= n % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
 
 class RankedEntries:
     """For ranking results holding `entries` (best first, each with a `run`)."""

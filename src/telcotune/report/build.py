@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..fsio import write_text
-from ..manifest import hash_inputs, hash_obj, is_current, now_iso, write_manifest
-from ..paths import MANIFEST, StudyPaths
+from ..manifest import StageRun, hash_inputs, hash_obj
+from ..paths import ReportPaths, StudyPaths
 from .blocks import Document, Image
 from .document import build_document
 from .html import render_html
@@ -16,9 +16,8 @@ from .load import load_study
 from .markdown import render_markdown
 
 STAGE = "report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 """Bumped when the report's content changes, so existing reports are rebuilt."""
-INDEX, MARKDOWN, FIGURES = "index.html", "report.md", "figures"
 
 
 def _images(doc: Document) -> list[Path]:
@@ -39,21 +38,17 @@ def build_report(workdir: str | Path, force: bool = False) -> Path:
     StageError when `workdir` holds no study. Missing optional artifacts (no pairwise judging,
     no test_ood, no energy) become "Not available" notes in their section."""
     study = load_study(workdir)
-    out = StudyPaths(study.root).report
-    index = out / INDEX
-    config_hash = hash_obj({"stage": STAGE, "version": REPORT_VERSION})
-    inputs = hash_inputs(study.inputs)
-    if not force and index.is_file() and (out / MARKDOWN).is_file() and is_current(out, STAGE, config_hash, inputs):
-        return index
-    started_at = now_iso()
-    (out / MANIFEST).unlink(missing_ok=True)  # a half-rebuilt report must not look current
-    figures_dir = out / FIGURES
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    doc = build_document(study, figures_dir)
-    _remove_stale_figures(figures_dir, _images(doc))
-    write_text(out / MARKDOWN, render_markdown(doc))
-    write_text(index, render_html(doc))
-    write_manifest(out, STAGE, config_hash, inputs, started_at,
-                   outputs=[INDEX, MARKDOWN, *(f"{FIGURES}/{p.name}" for p in _images(doc))],
-                   extra={"report_version": REPORT_VERSION})
-    return index
+    out = ReportPaths(StudyPaths(study.root).report)
+    stage = StageRun(out.root, STAGE, hash_obj({"stage": STAGE, "version": REPORT_VERSION}),
+                     hash_inputs(study.inputs, base=out.root))
+    if not force and stage.current:
+        return out.index
+    with stage:
+        out.figures.mkdir(parents=True, exist_ok=True)
+        doc = build_document(study, out.figures)
+        _remove_stale_figures(out.figures, _images(doc))
+        write_text(out.markdown, render_markdown(doc))
+        write_text(out.index, render_html(doc))
+        outputs = [out.index.name, out.markdown.name, *(f"{out.figures.name}/{p.name}" for p in _images(doc))]
+        stage.complete(outputs, extra={"report_version": REPORT_VERSION})
+    return out.index

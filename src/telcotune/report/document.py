@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import fmt
+from .. import fmt
 from .blocks import Block, Document, Finding, Text, not_available
-from .finding import headline
-from .judges import comparisons, judges
+from .judges import judges
 from .load import StudyArtifacts
 from .sections import BUILDERS, Context
 
 
 def _lead(study: StudyArtifacts) -> list[Block]:
-    cfg = study.config or {}
     # What the sweep trained on wins over what the config asked for (a run may override it).
-    model = (study.sweep or {}).get("model") or (cfg.get("model") or {}).get("spec") or "an unrecorded base model"
+    model = ((study.sweep.model if study.sweep else None) or (study.config.model.spec if study.config else None)
+             or "an unrecorded base model")
     panel = list(judges(study.ranking))
-    conversations = (study.stats or {}).get("conversations")
+    conversations = study.stats.conversations if study.stats else None
     text = (f"{len(study.runs)} LoRA configurations of {model}, trained on "
             f"{fmt.integer(conversations) if conversations is not None else 'an unrecorded number of'} synthetic "
             f"telecom support conversations, judged by {fmt.listing(panel) if panel else 'no judge yet'}; "
             f"every phase metered for energy. Built from the artifacts in {study.root}.")
-    found = headline(comparisons(study.ranking))
+    found = study.ranking.finding.headline if study.ranking else None
     result = Finding(found) if found else not_available("the study's finding", "no judge was compared with "
                                                         "validation loss (eval/ranking.json missing or without scores)")
     return [Text(text), result]
@@ -31,6 +30,6 @@ def _lead(study: StudyArtifacts) -> list[Block]:
 
 def build_document(study: StudyArtifacts, figures_dir: Path) -> Document:
     ctx = Context(study, figures_dir)
-    name = (study.config or {}).get("name") or study.root.name
+    name = study.config.name if study.config else study.root.name
     return Document(title=f"telcotune study report: {name}", lead=tuple(_lead(study)),
                     sections=tuple(build(ctx) for build in BUILDERS))

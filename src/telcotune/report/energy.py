@@ -10,8 +10,8 @@ its method is the weaker of the two (missing < estimated < measured).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from ..artifacts.energy import EnergyFile
 from .load import StudyArtifacts
 
 METHOD_STRENGTH = {"missing": 0, "estimated": 1, "measured": 2}
@@ -22,8 +22,8 @@ def weakest(methods: list[str | None]) -> str:
     return min(known, key=METHOD_STRENGTH.get) if known else "missing"
 
 
-def total_j(energy: dict[str, Any] | None) -> float | None:
-    return ((energy or {}).get("total") or {}).get("energy_j")
+def total_j(energy: EnergyFile | None) -> float | None:
+    return energy.total.energy_j if energy is not None else None
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,9 @@ class RunEnergy:
 def _inference(study: StudyArtifacts, run: str) -> tuple[float | None, str | None]:
     energy = study.answer_energy.get(run)
     if energy is not None:
-        return total_j(energy), energy.get("method")
-    summary = ((study.ranking or {}).get("inference") or {}).get(run) or {}
-    return summary.get("energy_j"), summary.get("energy_method")
+        return total_j(energy), energy.method
+    summary = study.ranking.inference.get(run) if study.ranking else None
+    return (summary.energy_j, summary.energy_method) if summary else (None, None)
 
 
 def run_energy(study: StudyArtifacts, run: str) -> RunEnergy:
@@ -55,9 +55,9 @@ def run_energy(study: StudyArtifacts, run: str) -> RunEnergy:
     artifacts = study.run(run)
     if artifacts is None:  # the base model, or an answered run whose folder is gone
         return RunEnergy(run, None, inference_j, weakest([inference_method]), trained=False)
-    energy = artifacts.energy or {}
+    energy = artifacts.energy
     return RunEnergy(run, total_j(energy), inference_j,
-                     weakest([energy.get("method"), inference_method]), trained=True)
+                     weakest([energy.method if energy else None, inference_method]), trained=True)
 
 
 def all_run_energy(study: StudyArtifacts, runs: list[str]) -> dict[str, RunEnergy]:

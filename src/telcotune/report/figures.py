@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..fsio import write_bytes
-from .fmt import energy_unit
+from ..fmt import energy_unit
 from .judges import RankedRun
 
 DPI = 110

@@ -1,57 +1,90 @@
 """Read a study folder's artifacts into one typed, read-only structure.
 
-Everything the report shows comes from here, read from disk only: no stage code is imported
-(so building a report never loads torch). A missing optional artifact is None (or empty) and
-`missing` says which file was absent; a malformed one is a StageError naming the file. Every
-file read is recorded in `inputs`, which the report's manifest hashes.
+Everything the report shows comes from here, read from disk only through the artifact records
+(`telcotune.artifacts`): no stage code is imported, so building a report never loads torch. A
+missing optional artifact is None (or empty) and `missing` says which file was absent; a
+malformed one is a StageError naming the file and the field. Every file read is recorded in
+`inputs`, which the report's manifest hashes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
+from ..artifacts.answers import AnswerRow
+from ..artifacts.data import DataStats
+from ..artifacts.energy import AnswersEnergy, DataEnergy, JudgeEnergy
+from ..artifacts.io import read_record, read_rows
+from ..artifacts.manifest import StageManifest
+from ..artifacts.ranking import Ranking
+from ..artifacts.run import FinishedRun, MetricsRow, finished_runs
+from ..artifacts.sweep import SweepSummary
+from ..config import ExperimentConfig, TrainConfig
 from ..errors import StageError
-from ..fsio import read_json, read_jsonl
-from ..paths import MANIFEST, DataPaths, EvalPaths, RunPaths, StudyPaths
+from ..paths import StudyPaths
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class RunArtifacts:
-    """One training run: sweep/<name>/."""
+    """One finished training run: sweep/<name>/."""
 
-    name: str
-    settings: dict[str, Any]
-    """Train settings (r, alpha, dropout, lr, targets, seed, ...)."""
-    metrics: dict[str, Any] | None
-    curve: tuple[dict[str, Any], ...]
+    run: FinishedRun
+    curve: tuple[MetricsRow, ...]
     """metrics.jsonl rows (step, train_loss, ..., val_loss on validation steps)."""
-    energy: dict[str, Any] | None
-    config: dict[str, Any] | None
-    manifest: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def settings(self) -> TrainConfig:
+        return self.run.settings
+
+    @property
+    def target_modules(self) -> list[str]:
+        return self.run.config.target_modules
+
+    @property
+    def metrics(self):
+        return self.run.metrics
+
+    @property
+    def energy(self):
+        return self.run.energy
+
+    @property
+    def config(self):
+        return self.run.config
+
+    @property
+    def manifest(self) -> StageManifest:
+        return self.run.manifest
 
     @property
     def best_val_loss(self) -> float | None:
-        return (self.metrics or {}).get("best_val_loss")
+        return self.run.val_loss
 
 
 @dataclass(frozen=True)
 class StudyArtifacts:
     root: Path
-    config: dict[str, Any] | None
+    config: ExperimentConfig | None
     """The resolved experiment config (config.json at the study root)."""
-    stats: dict[str, Any] | None
-    data_energy: dict[str, Any] | None
-    sweep: dict[str, Any] | None
+    stats: DataStats | None
+    data_energy: DataEnergy | None
+    sweep: SweepSummary | None
     runs: tuple[RunArtifacts, ...]
-    ranking: dict[str, Any] | None
-    answers: dict[str, tuple[dict[str, Any], ...]]
+    ranking: Ranking | None
+    answers: dict[str, tuple[AnswerRow, ...]]
     """run -> answer rows (eval/answers/<run>.jsonl)."""
-    answer_energy: dict[str, dict[str, Any]]
-    judge_energy: dict[str, dict[str, Any]]
+    answer_energy: dict[str, AnswersEnergy]
+    judge_energy: dict[str, JudgeEnergy]
     """judge spec (or file stem) -> its judging energy.json."""
-    manifests: dict[str, dict[str, Any]]
+    manifests: dict[str, StageManifest]
     """Stage manifests: data, sweep, evaluate."""
     missing: dict[str, str] = field(default_factory=dict)
     """Artifact label -> the path that was not found."""
@@ -65,7 +98,7 @@ class StudyArtifacts:
 
 
 class _Reader:
-    """Reads JSON/JSONL, remembering which files it read and which were absent."""
+    """Reads records, remembering which files it read and which were absent."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -78,85 +111,58 @@ class _Reader:
         except ValueError:
             return str(path)
 
-    def json(self, path: Path, label: str | None = None) -> Any:
-        return self._read(path, label, read_json, None)
-
-    def jsonl(self, path: Path, label: str | None = None) -> list[Any]:
-        return self._read(path, label, read_jsonl, [])
-
-    def _read(self, path: Path, label: str | None, reader: Any, absent: Any) -> Any:
-        """`reader(path)`, or `absent` for a missing file (recorded under `label` when given);
-        an unreadable file is an error that names it."""
+    def record(self, path: Path, kind: type[T], label: str | None = None) -> T | None:
         if not path.is_file():
             if label:
                 self.missing[label] = self._rel(path)
-            return absent
-        try:
-            value = reader(path)
-        except (OSError, ValueError) as exc:
-            raise StageError(f"{path}: cannot read ({exc})") from None
+            return None
         self.read.append(path)
-        return value
+        return read_record(path, kind)
+
+    def rows(self, path: Path, kind: type[T]) -> list[T]:
+        if not path.is_file():
+            return []
+        self.read.append(path)
+        return read_rows(path, kind)
 
 
 def _require_study(study: StudyPaths) -> None:
-    markers = [study.resolved_config, DataPaths(study.data).stats, study.sweep / "sweep.json",
-               EvalPaths(study.eval).ranking]
+    markers = [study.resolved_config, study.data_paths.stats, study.sweep_paths.summary,
+               study.eval_paths.ranking]
     if not study.root.is_dir() or not any(p.is_file() for p in markers):
         looked = ", ".join(str(p) for p in markers)
         raise StageError(f"{study.root}: no study found (none of {looked} exists); "
                          f"run `telcotune run` first")
 
 
-def _run_settings(row: dict[str, Any] | None, config: dict[str, Any] | None) -> dict[str, Any]:
-    """The sweep row's settings, else the run config's `train` section (or the config itself)."""
-    if row and isinstance(row.get("settings"), dict):
-        return dict(row["settings"])
-    if config:
-        return dict(config.get("train", config))
-    keys = ("r", "alpha", "dropout", "lr", "targets")
-    return {k: row[k] for k in keys if row and k in row}
+def _load_runs(reader: _Reader, study: StudyPaths, sweep: SweepSummary | None) -> tuple[RunArtifacts, ...]:
+    """Finished runs in sweep order (sweep.json), then any other finished run, by name."""
+    found = {run.name: run for run in finished_runs(study.sweep_paths)}
+    order = [row.name for row in (sweep.runs if sweep else []) if row.name in found]
+    order += [name for name in sorted(found) if name not in order]
+    out = []
+    for name in order:
+        run = found[name]
+        reader.read += [run.paths.config, run.paths.metrics, run.paths.manifest]
+        if run.energy is not None:
+            reader.read.append(run.paths.energy)
+        out.append(RunArtifacts(run, tuple(reader.rows(run.paths.metrics_log, MetricsRow))))
+    return tuple(out)
 
 
-def _run_names(sweep: dict[str, Any] | None, sweep_dir: Path) -> list[str]:
-    """Sweep order from sweep.json, then any other finished run folder, by name."""
-    names = [row["name"] for row in (sweep or {}).get("runs", [])]
-    if sweep_dir.is_dir():
-        extra = sorted(p.name for p in sweep_dir.iterdir()
-                       if p.is_dir() and not p.name.startswith(".") and RunPaths(p).metrics.is_file())
-        names += [n for n in extra if n not in names]
-    return names
+def _answer_runs(ranking: Ranking | None, answered: list[str]) -> list[str]:
+    names = list(ranking.runs) if ranking else []
+    return names + [s for s in answered if s not in names]
 
 
-def _load_run(reader: _Reader, study: StudyPaths, name: str, row: dict[str, Any] | None) -> RunArtifacts:
-    paths = RunPaths(study.run(name))
-    config = reader.json(paths.config)
-    return RunArtifacts(
-        name=name, settings=_run_settings(row, config), metrics=reader.json(paths.metrics),
-        curve=tuple(reader.jsonl(paths.metrics_log)), energy=reader.json(paths.energy),
-        config=config, manifest=reader.json(paths.manifest),
-    )
-
-
-def _answer_runs(ranking: dict[str, Any] | None, answers_dir: Path) -> list[str]:
-    names = list((ranking or {}).get("runs", []))
-    if answers_dir.is_dir():
-        stems = sorted(p.name[:-len(".jsonl")] for p in answers_dir.glob("*.jsonl"))
-        names += [s for s in stems if s not in names]
-    return names
-
-
-def _judge_energy(reader: _Reader, ranking: dict[str, Any] | None, ev: EvalPaths) -> dict[str, dict]:
-    files = (ranking or {}).get("judge_files") or {}
-    out: dict[str, dict] = {}
-    for spec, filename in files.items():
-        energy = reader.json(ev.judgments_dir / f"{Path(filename).stem}.energy.json")
-        if energy is not None:
-            out[spec] = energy
-    if not files and ev.judgments_dir.is_dir():
-        for path in sorted(ev.judgments_dir.glob("*.energy.json")):
-            out[path.name[:-len(".energy.json")]] = reader.json(path)
-    return out
+def _judge_energy(reader: _Reader, ranking: Ranking | None, study: StudyPaths) -> dict[str, JudgeEnergy]:
+    ev = study.eval_paths
+    if ranking is not None and ranking.judge_files:
+        found = {spec: reader.record(ev.judge_energy(Path(name).stem), JudgeEnergy)
+                 for spec, name in ranking.judge_files.items()}
+        return {spec: e for spec, e in found.items() if e is not None}
+    return {slug: e for slug, path in ev.judge_energy_files().items()
+            if (e := reader.record(path, JudgeEnergy)) is not None}
 
 
 def load_study(root: str | Path) -> StudyArtifacts:
@@ -164,20 +170,22 @@ def load_study(root: str | Path) -> StudyArtifacts:
     study = StudyPaths(Path(root).resolve())
     _require_study(study)
     reader = _Reader(study.root)
-    data, ev = DataPaths(study.data), EvalPaths(study.eval)
-    config = reader.json(study.resolved_config, "config")
-    sweep = reader.json(study.sweep / "sweep.json", "sweep")
-    rows = {row["name"]: row for row in (sweep or {}).get("runs", [])}
-    runs = tuple(_load_run(reader, study, n, rows.get(n)) for n in _run_names(sweep, study.sweep))
-    ranking = reader.json(ev.ranking, "ranking")
-    answers = {run: tuple(reader.jsonl(ev.answers(run))) for run in _answer_runs(ranking, ev.answers_dir)}
-    answer_energy = {run: e for run in answers if (e := reader.json(ev.answers_energy(run))) is not None}
-    manifests = {stage: m for stage, folder in (("data", data.root), ("sweep", study.sweep), ("evaluate", ev.root))
-                 if (m := reader.json(folder / MANIFEST, f"{stage} manifest")) is not None}
+    data, ev = study.data_paths, study.eval_paths
+    config = reader.record(study.resolved_config, ExperimentConfig, "config")
+    sweep = reader.record(study.sweep_paths.summary, SweepSummary, "sweep")
+    runs = _load_runs(reader, study, sweep)
+    ranking = reader.record(ev.ranking, Ranking, "ranking")
+    answers = {run: tuple(reader.rows(ev.answers(run), AnswerRow))
+               for run in _answer_runs(ranking, ev.answered_runs())}
+    answer_energy = {run: e for run in answers if (e := reader.record(ev.answers_energy(run), AnswersEnergy))}
+    manifests = {stage: m for stage, path in (("data", data.manifest), ("sweep", study.sweep_paths.manifest),
+                                              ("evaluate", ev.manifest))
+                 if (m := reader.record(path, StageManifest, f"{stage} manifest")) is not None}
     return StudyArtifacts(
-        root=study.root, config=config, stats=reader.json(data.stats, "stats"),
-        data_energy=reader.json(data.root / "energy.json", "data energy"), sweep=sweep, runs=runs,
+        root=study.root, config=config, stats=reader.record(data.stats, DataStats, "stats"),
+        data_energy=reader.record(data.energy, DataEnergy, "data energy"), sweep=sweep, runs=runs,
         ranking=ranking, answers={k: v for k, v in answers.items() if v},
-        answer_energy=answer_energy, judge_energy=_judge_energy(reader, ranking, ev),
+        answer_energy=answer_energy, judge_energy=_judge_energy(reader, ranking, study),
         manifests=manifests, missing=dict(reader.missing), inputs=tuple(reader.read),
     )
+

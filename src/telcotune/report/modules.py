@@ -1,21 +1,16 @@
-"""How many modules a run's LoRA targets: presets qv (2), attn (4), all (7), or the length
-of a custom comma list."""
+"""How a run's LoRA targets read in tables: the number of modules it was injected into (from
+its resolved module list), with the preset's name when the user gave one."""
 
 from __future__ import annotations
 
 from ..config import TARGET_PRESETS
+from .load import RunArtifacts
 
 
-def module_count(targets: str | None) -> int | None:
-    if not targets:
-        return None
-    if targets in TARGET_PRESETS:
-        return len(TARGET_PRESETS[targets])
-    return len([t for t in targets.split(",") if t.strip()])
+def module_count(run: RunArtifacts) -> int:
+    return len(run.target_modules)
 
 
-def module_label(targets: str | None) -> str:
-    count = module_count(targets)
-    if count is None:
-        return "n/a"
-    return f"{count} ({targets})" if targets in TARGET_PRESETS else f"{count} (custom)"
+def module_label(run: RunArtifacts) -> str:
+    preset = run.settings.targets
+    return f"{module_count(run)} ({preset})" if preset in TARGET_PRESETS else f"{module_count(run)} (custom)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fmt import energy as fmt_energy, pct
+from ..fmt import energy as fmt_energy, pct
 
 
 @dataclass(frozen=True)

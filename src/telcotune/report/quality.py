@@ -10,9 +10,9 @@ the panel score is the mean Bradley-Terry probability of beating an average run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from .fmt import listing
+from ..artifacts.ranking import Ranking
+from ..fmt import listing
 from .judges import judges
 
 
@@ -33,14 +33,15 @@ class PanelScore:
         return min(pool, key=lambda r: (-pool[r], r)) if pool else None
 
 
-def _per_judge(ranking: dict[str, Any] | None, protocol: str, key: str) -> dict[str, dict[str, float]]:
-    out = {}
-    for judge, section in judges(ranking).items():
-        entries = (section.get(protocol) or {}).get("entries") or []
-        values = {e["run"]: e[key] for e in entries if e.get(key) is not None}
-        if values:
-            out[judge] = values
-    return out
+def _pointwise(ranking: Ranking | None) -> dict[str, dict[str, float]]:
+    return {judge: values for judge, section in judges(ranking).items()
+            if section.pointwise and (values := section.pointwise.scores())}
+
+
+def _pairwise(ranking: Ranking | None) -> dict[str, dict[str, float]]:
+    return {judge: values for judge, section in judges(ranking).items()
+            if section.pairwise and (values := {e.run: e.win_prob_vs_average for e in section.pairwise.entries
+                                                if e.win_prob_vs_average is not None})}
 
 
 def _panel(per_judge: dict[str, dict[str, float]], what: str, axis: str) -> PanelScore:
@@ -52,12 +53,12 @@ def _panel(per_judge: dict[str, dict[str, float]], what: str, axis: str) -> Pane
     return PanelScore(f"{what}, {who}", axis, scores, tuple(names), tuple(r for r in all_runs if r not in common))
 
 
-def panel_score(ranking: dict[str, Any] | None) -> PanelScore | None:
+def panel_score(ranking: Ranking | None) -> PanelScore | None:
     """None when no judge produced a per-run score."""
-    pointwise = _per_judge(ranking, "pointwise", "mean")
+    pointwise = _pointwise(ranking)
     if pointwise:
         return _panel(pointwise, "mean pointwise judge score (1-10)", "judge score (1-10)")
-    pairwise = _per_judge(ranking, "pairwise", "win_prob_vs_average")
+    pairwise = _pairwise(ranking)
     if pairwise:
         return _panel(pairwise, "Bradley-Terry probability of beating an average run", "P(beats an average run)")
     return None

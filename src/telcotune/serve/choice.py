@@ -4,13 +4,13 @@ pointwise order, the base excluded) or `best-loss` (lowest validation loss)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ..errors import ConfigError, StageError
 from ..adapters import BASE_RUN
-from ..evaluate.runs import FinishedRun, finished_runs
-from ..fsio import read_json
-from ..paths import EvalPaths, StudyPaths
+from ..artifacts.io import read_record
+from ..artifacts.ranking import Ranking
+from ..artifacts.run import FinishedRun, finished_runs
+from ..errors import ConfigError
+from ..paths import StudyPaths
 
 BEST_JUDGE = "best-judge"
 BEST_LOSS = "best-loss"
@@ -25,10 +25,10 @@ class RunChoice:
 
 def study_runs(study: StudyPaths) -> dict[str, FinishedRun]:
     """Finished runs (adapter and manifest written) by name; an error when there are none."""
-    try:
-        return {run.name: run for run in finished_runs(study.sweep)}
-    except StageError as exc:
-        raise ConfigError(f"{study.root}: no trained adapter to load ({exc})") from exc
+    runs = {run.name: run for run in finished_runs(study.sweep_paths)}
+    if not runs:
+        raise ConfigError(f"{study.root}: no trained adapter to load (no finished run in {study.sweep})")
+    return runs
 
 
 def choose_run(study: StudyPaths, selector: str) -> RunChoice:
@@ -49,18 +49,18 @@ def _available(runs: dict[str, FinishedRun]) -> str:
     return f"available runs: {names} (or {BASE_RUN}, {BEST_JUDGE}, {BEST_LOSS})"
 
 
-def _ranking(study: StudyPaths, runs: dict[str, FinishedRun]) -> dict[str, Any]:
-    path = EvalPaths(study.eval).ranking
+def _ranking(study: StudyPaths, runs: dict[str, FinishedRun]) -> Ranking:
+    path = study.eval_paths.ranking
     if not path.is_file():
         raise ConfigError(f"{path} not found: run `telcotune evaluate` first, or pick a run with "
                           f"--run NAME; {_available(runs)}")
-    return read_json(path)
+    return read_record(path, Ranking)
 
 
-def _best_by_judge(ranking: dict[str, Any], runs: dict[str, FinishedRun]) -> RunChoice:
+def _best_by_judge(ranking: Ranking, runs: dict[str, FinishedRun]) -> RunChoice:
     # Judges appear in panel order; the first one with a pointwise ranking decides.
-    for judge, section in ranking.get("judges", {}).items():
-        order = [name for name in section.get("pointwise", {}).get("order", []) if name != BASE_RUN]
+    for judge, section in ranking.judges.items():
+        order = [name for name in (section.pointwise.order if section.pointwise else ()) if name != BASE_RUN]
         if order:
             return RunChoice(order[0], f"{BEST_JUDGE}: first in {judge}'s pointwise order")
     raise ConfigError(f"ranking.json has no pointwise judge ranking of an adapter; use --run {BEST_LOSS} "
@@ -68,9 +68,11 @@ def _best_by_judge(ranking: dict[str, Any], runs: dict[str, FinishedRun]) -> Run
 
 
 def _best_by_loss(study: StudyPaths, runs: dict[str, FinishedRun]) -> RunChoice:
-    path = EvalPaths(study.eval).ranking
-    if path.is_file() and read_json(path).get("loss_order"):
-        return RunChoice(read_json(path)["loss_order"][0], f"{BEST_LOSS}: first in ranking.json's loss_order")
+    path = study.eval_paths.ranking
+    if path.is_file():
+        order = read_record(path, Ranking).loss_order
+        if order:
+            return RunChoice(order[0], f"{BEST_LOSS}: first in ranking.json's loss_order")
     # Not evaluated yet: the validation losses the sweep wrote give the same answer.
     losses = {name: run.val_loss for name, run in runs.items() if run.val_loss is not None}
     if not losses:

@@ -8,13 +8,11 @@ reader never sees half an export). An existing folder is only replaced if it is 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..fsio import replace_dir, write_json
+from ..fsio import atomic_dir, write_json
 from ..generation import stop_token_ids
 from ..manifest import now_iso
 from ..models import load_model, load_tokenizer, resolve_model
@@ -36,16 +34,11 @@ def export_merged(model_spec: str, adapter_dir: Path, out: Path, dtype: str = "f
     model = merged_model(model_dir, adapter_dir, dtype, trust_remote_code)
     tokenizer = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     _set_generation_config(model, tokenizer)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         write_json(tmp / EXPORT_MARKER, {"base_model": model_spec, "adapter": str(adapter_dir.resolve()),
                                          "dtype": dtype, "written_at": now_iso()})
-        replace_dir(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

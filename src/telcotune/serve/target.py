@@ -8,8 +8,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..adapters import BASE_RUN
+from ..artifacts.io import read_optional
+from ..artifacts.run import FinishedRun, read_finished_run
+from ..config import ExperimentConfig
 from ..fsio import read_json
-from ..paths import StudyPaths
+from ..paths import RunPaths, StudyPaths
 from .choice import choose_run, study_runs
 from .system_prompt import training_system_prompt
 
@@ -30,8 +33,8 @@ class ServeTarget:
 def study_target(workdir: Path, selectors: list[str] | None, model_spec: str | None = None) -> ServeTarget:
     """`selectors` are run names, `base`, `best-judge` or `best-loss`; none: every finished run."""
     study = StudyPaths(Path(workdir))
-    spec, trust = _study_model(study, model_spec)
     runs = study_runs(study)
+    spec, trust = _study_model(study, model_spec, list(runs.values()))
     choices = [choose_run(study, s) for s in selectors or []]
     names = list(dict.fromkeys(c.name for c in choices)) or sorted(runs)
     adapters = {name: runs[name].paths.adapter for name in names if name != BASE_RUN}
@@ -39,16 +42,23 @@ def study_target(workdir: Path, selectors: list[str] | None, model_spec: str | N
     return ServeTarget(spec, adapters, training_system_prompt(study), trust, names[0], notes)
 
 
-def _study_model(study: StudyPaths, override: str | None) -> tuple[str, bool]:
-    config = read_json(study.resolved_config) if study.resolved_config.is_file() else None
-    trust = bool(((config or {}).get("model") or {}).get("trust_remote_code", False))
+def _study_model(study: StudyPaths, override: str | None, runs: list[FinishedRun]) -> tuple[str, bool]:
+    """The base model: --model, else the study's config.json, else what every run's own
+    config.json names (a folder made by `data` + `sweep` has no study config)."""
+    config = read_optional(study.resolved_config, ExperimentConfig)
+    if config is not None:
+        return override or config.model.spec, config.model.trust_remote_code
+    named = {(r.config.model, r.config.trust_remote_code) for r in runs}
     if override:
-        return override, trust
-    spec = ((config or {}).get("model") or {}).get("spec")
-    if not spec:
-        raise ConfigError(f"{study.resolved_config} not found or has no model.spec; pass --model SPEC "
+        return override, any(trust for _, trust in named)
+    if len(named) == 1:
+        return next(iter(named))
+    if not named:
+        raise ConfigError(f"{study.resolved_config} not found and no run names its base model; pass --model SPEC "
                           "(the base model the adapters were trained on)")
-    return spec, trust
+    specs = ", ".join(sorted({spec for spec, _ in named}))
+    raise ConfigError(f"the runs of {study.sweep} were trained on different base models ({specs}); "
+                      f"pick runs of one model with --run, or pass --model SPEC")
 
 
 def adapter_target(adapter_dir: Path, model_spec: str | None = None, name: str | None = None) -> ServeTarget:
@@ -62,8 +72,9 @@ def adapter_target(adapter_dir: Path, model_spec: str | None = None, name: str |
         raise ConfigError(f"adapter name {BASE_RUN!r} is reserved for the model without an adapter")
     study = _enclosing_study(adapter_dir)
     spec, trust = (model_spec, False)
-    if study is not None and study.resolved_config.is_file():
-        spec, trust = _study_model(study, model_spec)
+    run = read_finished_run(RunPaths(adapter_dir.parent)) if study is not None else None
+    if study is not None and (study.resolved_config.is_file() or run is not None):
+        spec, trust = _study_model(study, model_spec, [run] if run else [])
     spec = spec or read_json(adapter_dir / "adapter_config.json").get("base_model_name_or_path")
     if not spec:
         raise ConfigError(f"{adapter_dir}: cannot tell which base model it belongs to; pass --model SPEC")

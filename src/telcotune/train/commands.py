@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..artifacts.run import RunMetrics
+from ..artifacts.sweep import SweepRow
 from ..config import ExperimentConfig, apply_overrides, expand_sweep, load_config
 from ..errors import ConfigError
 
@@ -33,22 +35,22 @@ def base_config(config_path: Path | None, train_overrides: dict[str, Any],
     return cfg
 
 
-def train_command(data: Path, out: Path, cfg: ExperimentConfig, progress: bool = True) -> dict[str, Any]:
+def train_command(data: Path, out: Path, cfg: ExperimentConfig, progress: bool = True) -> RunMetrics:
     from ..energy.factory import make_meter
     from .run import train_run
 
-    metrics = train_run(data, out, cfg.train, cfg.model.spec, meter=make_meter(cfg.energy),
+    metrics = train_run(data, out, cfg.train, cfg.model.ref(), meter=make_meter(cfg.energy),
                         progress=progress)
     console.print(
-        f"{out}: {metrics['steps']} steps, best val loss {metrics['best_val_loss']:.4f} "
-        f"(step {metrics['best_step']}), {metrics['tokens_per_s']:.0f} tokens/s, "
-        f"{metrics['duration_s']:.0f} s, {metrics['precision']}")
+        f"{out}: {metrics.steps} steps, best val loss {_f(metrics.best_val_loss, '.4f')} "
+        f"(step {metrics.best_step}), {_f(metrics.tokens_per_s, '.0f')} tokens/s, "
+        f"{metrics.duration_s:.0f} s, {metrics.precision}")
     return metrics
 
 
 def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path | None,
                   max_steps: int | None, only: list[str] | None, progress: bool = True,
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[SweepRow]:
     """Runs: the sweep file's (over the config's train defaults), else the config's own sweep
     section, else one run named `default` with the train defaults."""
     from ..config import SweepConfig
@@ -59,13 +61,12 @@ def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path
         cfg = cfg.model_copy(update={"sweep": SweepConfig(file=str(sweep_file))})
     runs = expand_sweep(cfg, source=str(sweep_file or "config"))
     names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()] or None
-    rows = run_sweep(data, out, runs, cfg.model.spec, meter_factory=lambda: make_meter(cfg.energy),
+    rows = run_sweep(data, out, runs, cfg.model.ref(), meter_factory=lambda: make_meter(cfg.energy),
                      only=names, max_steps=max_steps, progress=progress)
     table = Table("run", "r", "alpha", "targets", "lr", "best val loss", "tok/s", "s", "kWh")
     for r in rows:
-        table.add_row(r["name"], str(r["r"]), f"{r['alpha']:g}", r["targets"], f"{r['lr']:g}",
-                      _f(r["best_val_loss"], ".4f"), _f(r["tokens_per_s"], ".0f"),
-                      _f(r["duration_s"], ".0f"), _f(r["energy_kwh"], ".2e"))
+        table.add_row(r.name, str(r.r), f"{r.alpha:g}", r.targets, f"{r.lr:g}", _f(r.best_val_loss, ".4f"),
+                      _f(r.tokens_per_s, ".0f"), _f(r.duration_s, ".0f"), _f(r.energy_kwh, ".2e"))
     console.print(table)
     return rows
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import TrainConfig
+from ..config import TARGET_PRESETS, TrainConfig
 from ..errors import ConfigError
 
 
@@ -39,6 +39,14 @@ def check_targets(targets: Iterable[str], full_names: list[str], label: str = "t
             f"its linear modules are: {have}")
 
 
+def resolve_targets(targets: str, full_names: list[str], label: str = "the model") -> list[str]:
+    """`targets` (a preset or a comma list) as the module names LoRA is injected into; a
+    ConfigError when the model lacks one. Resolved once per run and stored in its config."""
+    modules = list(TARGET_PRESETS[targets]) if targets in TARGET_PRESETS else targets.split(",")
+    check_targets(modules, full_names, label)
+    return modules
+
+
 def meta_model_linear_names(model_dir: Path, trust_remote_code: bool = False) -> list[str]:
     """Linear module names from the model's config alone (built on the meta device: no weights
     are read or allocated)."""
@@ -50,25 +58,25 @@ def meta_model_linear_names(model_dir: Path, trust_remote_code: bool = False) ->
     return linear_module_names(model)
 
 
-def lora_config(cfg: TrainConfig):
+def lora_config(cfg: TrainConfig, modules: list[str]):
     from peft import LoraConfig
 
     return LoraConfig(
         r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-        target_modules=list(cfg.target_modules()), use_rslora=cfg.rslora, use_dora=cfg.dora,
+        target_modules=list(modules), use_rslora=cfg.rslora, use_dora=cfg.dora,
         bias="none", task_type="CAUSAL_LM",
     )
 
 
-def add_lora(model: torch.nn.Module, cfg: TrainConfig):
-    """Wrap a fresh base model with a new LoRA adapter (base weights frozen)."""
+def add_lora(model: torch.nn.Module, cfg: TrainConfig, modules: list[str]):
+    """Wrap a fresh base model with a new LoRA adapter on `modules` (base weights frozen)."""
     import warnings
 
     from peft import get_peft_model
 
     with warnings.catch_warnings():  # peft 0.21 calls a transformers 5 method it deprecates
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        return get_peft_model(model, lora_config(cfg))
+        return get_peft_model(model, lora_config(cfg, modules))
 
 
 def count_params(model: torch.nn.Module) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..artifacts.energy import RunEnergy
 from ..energy.base import EnergyReading, Meter, NullMeter, combine_methods
 
 PHASES = ("training", "validation")
@@ -106,16 +107,14 @@ def merge_readings(phase: str, rows: list[EnergyReading]) -> EnergyReading:
     )
 
 
-def write_run_energy(path: Path, phases: PhaseMeter, train_tokens: int) -> dict[str, Any]:
-    """energy.json in the shared summary shape, with `j_per_token` = training energy / training
-    tokens (validation is reported as its own phase and in the total, not in J/token)."""
-    from ..energy.summary import summarize
-    from ..fsio import write_json
+def write_run_energy(path: Path, phases: PhaseMeter, train_tokens: int) -> RunEnergy:
+    """energy.json with `j_per_train_token` = training-phase energy / training tokens
+    (validation is reported as its own phase and in the total, not per token)."""
+    from ..artifacts.io import write_record
+    from ..energy.summary import per_unit, summarize
 
-    summary = summarize(phases.merged(), tokens=train_tokens, token_label="train")
-    train_j = phases.phase_energy_j("training")
-    summary["j_per_token"] = train_j / train_tokens if train_j is not None and train_tokens else None
-    summary["j_per_token_phase"] = "training"
-    summary["windows"] = {p: len(rows) for p, rows in phases.readings.items()}
-    write_json(path, summary)
-    return summary
+    energy = RunEnergy(**summarize(phases.merged()), train_tokens=train_tokens,
+                       j_per_train_token=per_unit(phases.phase_energy_j("training"), train_tokens),
+                       windows={p: len(rows) for p, rows in phases.readings.items()})
+    write_record(path, energy)
+    return energy

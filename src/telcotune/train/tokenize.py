@@ -27,6 +27,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..fsio import read_jsonl
 from ..manifest import hash_file, hash_obj
+from ..paths import DataPaths, SweepPaths
 
 FORMAT_VERSION = 1
 ROLES = ("system", "user", "assistant")
@@ -214,7 +215,8 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 def data_key(data_dir: Path, tokenizer) -> str:
     data_dir = Path(data_dir)
-    files = {s: hash_file(data_dir / f"{s}.jsonl") for s in SPLITS if (data_dir / f"{s}.jsonl").is_file()}
+    data = DataPaths(Path(data_dir))
+    files = {s: hash_file(data.split(s)) for s in SPLITS if data.split(s).is_file()}
     return hash_obj({"format": FORMAT_VERSION, "tokenizer": tokenizer_fingerprint(tokenizer), "data": files})
 
 
@@ -225,34 +227,33 @@ def tokenize_split(tokenizer, rows: list[dict]) -> Split:
     return Split.from_examples(examples, names)
 
 
-def tokenize_data(data_dir: Path, tokenizer, cache_dir: Path | None = None) -> TokenizedData:
-    """Tokenize DATA_DIR/train.jsonl and val.jsonl; with `cache_dir`, reuse or write
-    `cache_dir/.tokenized-<key>.pt` (key: tokenizer files and template, data hashes, format)."""
+def tokenize_data(data_dir: Path, tokenizer, cache: SweepPaths | None = None) -> TokenizedData:
+    """Tokenize DATA_DIR/train.jsonl and val.jsonl; with `cache` (a sweep folder), reuse or write
+    its tokenized file (key: tokenizer files and template, data hashes, format)."""
     data_dir = Path(data_dir)
     for s in SPLITS:
-        if not (data_dir / f"{s}.jsonl").is_file():
-            raise DataError(f"{data_dir / f'{s}.jsonl'}: file not found (run `telcotune data` first)")
+        if not DataPaths(data_dir).split(s).is_file():
+            raise DataError(f"{DataPaths(data_dir).split(s)}: file not found (run `telcotune data` first)")
     key = data_key(data_dir, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    cache = Path(cache_dir) / f".tokenized-{key[:16]}.pt" if cache_dir is not None else None
-    if cache is not None and cache.is_file():
+    cache_file = cache.tokenized(key[:16]) if cache is not None else None
+    if cache_file is not None and cache_file.is_file():
         try:
-            blob = torch.load(cache, weights_only=True)
+            blob = torch.load(cache_file, weights_only=True)
             if blob.get("key") == key:
                 return TokenizedData(key, Split(**blob["train"]), Split(**blob["val"]), int(blob["pad_id"]))
         except Exception:  # a torn or foreign file: tokenize again
             pass
-    splits = {s: tokenize_split(tokenizer, read_split(data_dir / f"{s}.jsonl")) for s in SPLITS}
+    splits = {s: tokenize_split(tokenizer, read_split(DataPaths(data_dir).split(s))) for s in SPLITS}
     data = TokenizedData(key, splits["train"], splits["val"], int(pad_id))
-    if cache is not None:
+    if cache is not None and cache_file is not None:
         from ..fsio import atomic_path
 
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cache) as tmp:
+        with atomic_path(cache_file) as tmp:
             torch.save({"key": key, "pad_id": data.pad_id, "train": data.train.to_dict(),
                         "val": data.val.to_dict()}, tmp)
-        for stale in cache.parent.glob(".tokenized-*.pt"):  # of older data or tokenizers
-            if stale != cache:
+        for stale in cache.root.glob(cache.tokenized_glob()):  # of older data or tokenizers
+            if stale != cache_file:
                 stale.unlink(missing_ok=True)
     return data
 

@@ -4,7 +4,7 @@ choosing with their trade-off in words."""
 
 from __future__ import annotations
 
-from .. import fmt
+from ... import fmt
 from ..blocks import Block, Bullets, Finding, Note, Section, Table, Text, not_available
 from ..energy import RunEnergy, all_run_energy
 from ..figures import EnergyPoint, energy_quality

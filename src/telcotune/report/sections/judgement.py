@@ -3,9 +3,8 @@ position bias in pairwise judging, and replies that could not be used."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .. import fmt
+from ... import fmt
+from ...artifacts.ranking import Ranking
 from ..blocks import Block, Section, Subheading, Table, Text, not_available
 from ..figures import judge_intervals
 from ..judges import RankedRun, judges, level_of, ranked
@@ -35,7 +34,7 @@ def _order(per_judge: dict[str, list[RankedRun]]) -> list[str]:
     return order
 
 
-def _protocol(ctx: Context, ranking: dict[str, Any], protocol: str) -> list[Block]:
+def _protocol(ctx: Context, ranking: Ranking, protocol: str) -> list[Block]:
     per_judge = {j: rows for j, s in judges(ranking).items() if (rows := ranked(s, protocol))}
     level = fmt.pct(level_of(ranking))
     if protocol == "pointwise":
@@ -54,57 +53,56 @@ def _protocol(ctx: Context, ranking: dict[str, Any], protocol: str) -> list[Bloc
             _ranking_table(per_judge, order, f"{what} [{level} CI] #rank, per judge")]
 
 
-def _protocols(ranking: dict[str, Any]) -> str:
-    seen = {p for s in judges(ranking).values() for p in ("pointwise", "pairwise") if s.get(p)}
+def _protocols(ranking: Ranking) -> str:
+    seen = {p for s in judges(ranking).values() for p in ("pointwise", "pairwise") if getattr(s, p) is not None}
     return " and ".join(sorted(seen)) or "unknown"
 
 
-def _by_set(ranking: dict[str, Any]) -> list[Block]:
-    sets = list((ranking.get("prompt_sets") or {}))
+def _by_set(ranking: Ranking) -> list[Block]:
+    sets = list(ranking.prompt_sets)
     blocks: list[Block] = []
     if "test_ood" not in sets:
         blocks.append(not_available("scores on out-of-distribution prompts (test_ood)",
                                     "this study did not evaluate a test_ood prompt set"))
     columns, cells = [], {}
     for judge, section in judges(ranking).items():
-        for name, block in (section.get("pointwise_by_set") or {}).items():
+        for name, block in section.pointwise_by_set.items():
             columns.append(f"{judge}: {name}")
-            cells[columns[-1]] = {e["run"]: e.get("mean") for e in block.get("entries", [])}
+            cells[columns[-1]] = {e.run: e.mean for e in block.entries}
     if len(sets) > 1 and columns:
-        runs = list(ranking.get("runs") or [])
+        runs = list(ranking.runs)
         rows = tuple((run, *(fmt.num(cells[c].get(run), 2) for c in columns)) for run in runs)
         blocks.append(Table(("run", *columns), rows, caption="Mean score per prompt set."))
     return blocks
 
 
-def _agreement(ranking: dict[str, Any]) -> list[Block]:
-    agreement = ranking.get("agreement")
+def _agreement(ranking: Ranking) -> list[Block]:
+    agreement = ranking.agreement
     head = Subheading("Judge agreement")
     if not agreement:
         return [head, not_available("judge agreement", "it needs at least two judges with pointwise rankings")]
     rows = []
-    for p in agreement.get("pairs", []):
-        corr, alpha = p.get("rank_correlation") or {}, p.get("krippendorff_alpha") or {}
-        rows.append((f"{p['judge_a']} vs {p['judge_b']}", fmt.signed(corr.get("kendall_tau_b")),
-                     fmt.signed(corr.get("spearman_rho")), fmt.signed(alpha.get("alpha")),
-                     fmt.integer(alpha.get("n_items"))))
-    overall = agreement.get("overall_krippendorff_alpha") or agreement.get("overall_alpha") or {}
-    text = (f"Krippendorff's alpha (interval) over all judges: {fmt.signed(overall.get('alpha'))} on "
-            f"{fmt.integer(overall.get('n_items'))} answers scored by at least two judges (1 is perfect agreement, "
+    for p in agreement.pairs:
+        corr, alpha = p.rank_correlation, p.krippendorff_alpha
+        rows.append((f"{p.judge_a} vs {p.judge_b}", fmt.signed(corr.kendall_tau_b), fmt.signed(corr.spearman_rho),
+                     fmt.signed(alpha.alpha), fmt.integer(alpha.n_items)))
+    overall = agreement.overall_alpha
+    text = (f"Krippendorff's alpha (interval) over all judges: {fmt.signed(overall.alpha)} on "
+            f"{fmt.integer(overall.n_items)} answers scored by at least two judges (1 is perfect agreement, "
             f"0 agreement at chance level).")
     return [head, Table(("judges", "Kendall tau-b (run order)", "Spearman rho (run order)",
                          "Krippendorff alpha (scores)", "answers"), tuple(rows)), Text(text)]
 
 
-def _position_bias(ranking: dict[str, Any]) -> list[Block]:
+def _position_bias(ranking: Ranking) -> list[Block]:
     head = Subheading("Position bias")
     rows = []
     for judge, section in judges(ranking).items():
-        pb = section.get("position_bias")
+        pb = section.position_bias
         if pb:
-            rows.append((judge, fmt.integer(pb.get("n_pairs_both_orders")), fmt.integer(pb.get("n_inconsistent_pairs")),
-                         fmt.pct(pb.get("inconsistency_rate")), fmt.pct(pb.get("first_position_share")),
-                         fmt.integer(pb.get("n_decisive_verdicts")), fmt.integer(pb.get("n_ties"))))
+            rows.append((judge, fmt.integer(pb.n_pairs_both_orders), fmt.integer(pb.n_inconsistent_pairs),
+                         fmt.pct(pb.inconsistency_rate), fmt.pct(pb.first_position_share),
+                         fmt.integer(pb.n_decisive_verdicts), fmt.integer(pb.n_ties)))
     if not rows:
         return [head, not_available("position bias", "no pairwise judging in this study")]
     text = ("Each pair of answers was shown in both orders. Inconsistent pairs got different verdicts in the two "
@@ -114,15 +112,15 @@ def _position_bias(ranking: dict[str, Any]) -> list[Block]:
                                      "first-position wins", "decisive verdicts", "ties"), tuple(rows))]
 
 
-def _unusable(ranking: dict[str, Any]) -> list[Block]:
+def _unusable(ranking: Ranking) -> list[Block]:
     rows = []
     for judge, section in judges(ranking).items():
-        counts = section.get("counts") or {}
+        counts = section.counts
         ok = sum(n for k, n in counts.items() if k.endswith(":ok"))
         total = sum(counts.values())
         detail = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
-        rows.append((judge, fmt.integer(total), fmt.integer(ok), fmt.integer(section.get("unparseable")),
-                     fmt.integer(section.get("errors")), detail))
+        rows.append((judge, fmt.integer(total), fmt.integer(ok), fmt.integer(section.unparseable),
+                     fmt.integer(section.errors), detail))
     return [Subheading("Unparseable replies"),
             Text("Replies that could not be parsed, and requests that failed, give no score; they are "
                  "counted here and left out of every ranking."),
@@ -136,11 +134,11 @@ def build(ctx: Context) -> Section:
     if ranking is None or not judges(ranking):
         reason = study.missing_reason("ranking") if ranking is None else "ranking.json has no judge sections"
         return Section("judgement", TITLE, (not_available("judge rankings", reason),))
-    sets = ranking.get("prompt_sets") or {}
-    boot = ranking.get("bootstrap") or {}
+    sets = ranking.prompt_sets
+    boot = ranking.bootstrap
     intro = (f"{len(judges(ranking))} judge(s): {', '.join(judges(ranking))}. Prompt sets: "
              f"{', '.join(f'{k} ({v} prompts)' for k, v in sets.items()) or 'n/a'}. Intervals: percentile bootstrap "
-             f"over prompts, {fmt.integer(boot.get('n_resamples'))} resamples (seed {boot.get('seed', 'n/a')}).")
+             f"over prompts, {fmt.integer(boot.n_resamples)} resamples (seed {boot.seed}).")
     blocks: list[Block] = [Text(intro), *_protocol(ctx, ranking, "pointwise"), *_by_set(ranking),
                            *_protocol(ctx, ranking, "pairwise"), *_agreement(ranking), *_position_bias(ranking),
                            *_unusable(ranking)]

@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from .. import fmt
+from ... import fmt
+from ...rank import Interval, LossJudgeComparison
 from ..blocks import Block, Bullets, Finding, Section, Table, Text, not_available
 from ..figures import LossRankPanel, loss_vs_rank
-from ..finding import headline
-from ..judges import Comparison, comparisons
+from ..judges import comparisons
 from .context import Context, figure_or_note
 
 TITLE = "4. Does lower validation loss mean better answers?"
 
 
-def _ci(ci: dict | None) -> str:
-    return fmt.interval(ci.get("low"), ci.get("high")) if ci else "[no CI]"
+def _ci(ci: Interval | None) -> str:
+    return fmt.interval(ci.low, ci.high) if ci else "[no CI]"
 
 
-def _panel(c: Comparison) -> LossRankPanel:
-    losses, ranks = c.data.get("val_loss") or {}, c.data.get("judge_ranks") or {}
+def _panel(c: LossJudgeComparison) -> LossRankPanel:
+    losses, ranks = c.val_loss, c.judge_ranks
     points = tuple((run, losses[run], ranks[run]) for run in sorted(losses, key=losses.get) if run in ranks)
-    subtitle = f"tau-b {fmt.signed(c.tau)} {_ci(c.kendall_ci)}, rho {fmt.signed(c.rho)} {_ci(c.spearman_ci)}"
-    return LossRankPanel(c.label, subtitle, points)
+    subtitle = (f"tau-b {fmt.signed(c.correlation.kendall_tau_b)} {_ci(c.kendall_ci)}, "
+                f"rho {fmt.signed(c.correlation.spearman_rho)} {_ci(c.spearman_ci)}")
+    return LossRankPanel(c.judge_name, subtitle, points)
 
 
 def _placed(run: str | None, rank: int | None) -> str:
     return f"{run}: {fmt.ordinal(rank)}" if run and rank else fmt.NA
 
 
-def _row(c: Comparison) -> tuple[str, ...]:
-    d = c.data
-    best_loss = _placed(d.get("best_loss_run"), d.get("best_loss_judge_rank"))
-    best_judged = _placed(d.get("best_judged_run"), d.get("best_judged_loss_rank"))
-    return (c.label, fmt.integer(d.get("n_runs")), f"{fmt.signed(c.tau)} {_ci(c.kendall_ci)}",
-            f"{fmt.signed(c.rho)} {_ci(c.spearman_ci)}", best_loss, best_judged,
-            fmt.pct(d.get("best_loss_judged_best_share")))
+def _row(c: LossJudgeComparison) -> tuple[str, ...]:
+    return (c.judge_name, fmt.integer(c.n_runs), f"{fmt.signed(c.correlation.kendall_tau_b)} {_ci(c.kendall_ci)}",
+            f"{fmt.signed(c.correlation.spearman_rho)} {_ci(c.spearman_ci)}",
+            _placed(c.best_loss_run, c.best_loss_judge_rank), _placed(c.best_judged_run, c.best_judged_loss_rank),
+            fmt.pct(c.best_loss_judged_best_share))
 
 
 def build(ctx: Context) -> Section:
@@ -45,9 +44,9 @@ def build(ctx: Context) -> Section:
         return Section("question", TITLE, (not_available("loss versus judge comparison", reason),))
     path = loss_vs_rank([_panel(c) for c in found], ctx.figure_path("loss_vs_judge"))
     blocks: list[Block] = [
-        Finding(headline(found) or ""),
+        Finding(study.ranking.finding.headline or ""),
         Text("Each judge's own conclusion:"),
-        Bullets(tuple(f"{c.label}: {c.data.get('plain_finding') or 'no finding recorded'}" for c in found)),
+        Bullets(tuple(f"{c.judge_name}: {c.finding or 'no finding recorded'}" for c in found)),
         figure_or_note(path, "Best validation loss against judge rank, one point per run (rank 1 at the top). "
                              "If loss predicted quality, the points would run from the top left (lowest loss, "
                              "judged best) down to the bottom right.",

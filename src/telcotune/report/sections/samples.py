@@ -3,10 +3,9 @@ and the base model, side by side."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...adapters import BASE_RUN
-from .. import fmt
+from ...artifacts.answers import AnswerRow
+from ... import fmt
 from ..blocks import Block, Message, Note, Section, SideBySide, Text, not_available
 from ..quality import panel_score
 from .context import Context
@@ -16,7 +15,7 @@ N_SAMPLES = 3
 
 
 def _lowest_loss(ctx: Context) -> str | None:
-    order = (ctx.study.ranking or {}).get("loss_order") or []
+    order = ctx.study.ranking.loss_order if ctx.study.ranking else []
     if order:
         return order[0]
     scored = [r for r in ctx.study.runs if r.best_val_loss is not None]
@@ -50,15 +49,15 @@ def _columns(ctx: Context) -> tuple[list[tuple[str, str]], list[str]]:
     return cols, gaps
 
 
-def _pick(rows_by_run: dict[str, dict[str, dict[str, Any]]], runs: list[str], sets: list[str]) -> list[str]:
+def _pick(rows_by_run: dict[str, dict[str, AnswerRow]], runs: list[str], sets: list[str]) -> list[str]:
     """Prompts every column answered: ones whose answers differ first, taking the prompt sets in
     turn (in the study's order), so an out-of-distribution prompt is shown too."""
     common = sorted(set.intersection(*(set(rows_by_run[r]) for r in runs)))
-    differ = [i for i in common if len({rows_by_run[r][i].get("answer") for r in runs}) > 1]
+    differ = [i for i in common if len({rows_by_run[r][i].answer for r in runs}) > 1]
     pool = differ + [i for i in common if i not in differ]
     by_set: dict[str, list[str]] = {name: [] for name in sets}
     for prompt_id in pool:
-        by_set.setdefault(rows_by_run[runs[0]][prompt_id].get("set", ""), []).append(prompt_id)
+        by_set.setdefault(rows_by_run[runs[0]][prompt_id].set, []).append(prompt_id)
     picked: list[str] = []
     while len(picked) < N_SAMPLES and any(by_set.values()):
         for ids in by_set.values():
@@ -67,10 +66,9 @@ def _pick(rows_by_run: dict[str, dict[str, dict[str, Any]]], runs: list[str], se
     return picked
 
 
-def _conversation(row: dict[str, Any]) -> tuple[Message, ...]:
+def _conversation(row: AnswerRow) -> tuple[Message, ...]:
     # The system prompt is the same for every prompt; the turns are what differ.
-    return tuple(Message(m.get("role", "?"), str(m.get("content", ""))) for m in row.get("prompt") or []
-                 if m.get("role") != "system")
+    return tuple(Message(m.role, m.content) for m in row.prompt if m.role != "system")
 
 
 def build(ctx: Context) -> Section:
@@ -81,8 +79,8 @@ def build(ctx: Context) -> Section:
     if not cols:
         return Section("samples", TITLE, (not_available("sample answers", "; ".join(gaps)),))
     runs = [run for run, _ in cols]
-    rows_by_run = {run: {row["id"]: row for row in study.answers[run]} for run in runs}
-    picked = _pick(rows_by_run, runs, list((study.ranking or {}).get("prompt_sets") or {}))
+    rows_by_run = {run: {row.id: row for row in study.answers[run]} for run in runs}
+    picked = _pick(rows_by_run, runs, list(study.ranking.prompt_sets) if study.ranking else [])
     if not picked:
         reason = "no prompt was answered by every run shown"
         return Section("samples", TITLE, (not_available("sample answers", reason),))
@@ -92,6 +90,6 @@ def build(ctx: Context) -> Section:
         blocks.append(Note(f"{len(cols)} column(s) instead of 3: {'; '.join(gaps)}."))
     for prompt_id in picked:
         first = rows_by_run[runs[0]][prompt_id]
-        answers = tuple((label, str(rows_by_run[run][prompt_id].get("answer", ""))) for run, label in cols)
-        blocks.append(SideBySide(f"{prompt_id} ({first.get('set', 'n/a')})", _conversation(first), answers))
+        answers = tuple((label, rows_by_run[run][prompt_id].answer) for run, label in cols)
+        blocks.append(SideBySide(f"{prompt_id} ({first.set})", _conversation(first), answers))
     return Section("samples", TITLE, tuple(blocks))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from statistics import mean
 
-from .. import fmt
+from ... import fmt
 from ..blocks import Block, Note, Section, Table, Text, not_available
 from ..energy import total_j
 from ..figures import TargetRun, target_effects
@@ -21,10 +21,8 @@ TITLE = "5. Target modules and rank"
 def _runs(ctx: Context, scores: dict[str, float]) -> list[TargetRun]:
     out = []
     for run in ctx.study.runs:
-        modules, r = module_count(run.settings.get("targets")), run.settings.get("r")
-        if modules is not None and r is not None:
-            out.append(TargetRun(run.name, modules, int(r), run.best_val_loss, scores.get(run.name),
-                                 total_j(run.energy)))
+        out.append(TargetRun(run.name, module_count(run), run.settings.r, run.best_val_loss, scores.get(run.name),
+                             total_j(run.energy)))
     return out
 
 

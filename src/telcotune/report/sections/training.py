@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .. import fmt
+from ... import fmt
 from ..blocks import Block, Note, Section, Table, Text, not_available
 from ..energy import total_j
 from ..figures import val_loss_curves
@@ -20,18 +20,17 @@ NUMERIC = (False, True, True, True, True, False, True, True, True, True, True, F
 
 
 def _row(run: RunArtifacts, energy: Callable[[float | None], str]) -> tuple[str, ...]:
-    s, m, e = run.settings, run.metrics or {}, run.energy or {}
-    best = fmt.num(m.get("best_val_loss"), 4)
-    if m.get("best_step") is not None:
-        best += f" ({m['best_step']})"
-    return (run.name, fmt.integer(s.get("r")), fmt.sig(s.get("alpha")), fmt.sig(s.get("dropout")),
-            fmt.sig(s.get("lr")), module_label(s.get("targets")), fmt.integer(m.get("trainable_params")), best,
-            fmt.duration(m.get("duration_s")), fmt.integer(m.get("tokens_per_s")),
-            energy(total_j(run.energy)), e.get("method") or "n/a")
+    s, m = run.settings, run.metrics
+    best = fmt.num(m.best_val_loss, 4)
+    if m.best_step is not None:
+        best += f" ({m.best_step})"
+    return (run.name, fmt.integer(s.r), fmt.sig(s.alpha), fmt.sig(s.dropout), fmt.sig(s.lr), module_label(run),
+            fmt.integer(m.trainable_params), best, fmt.duration(m.duration_s), fmt.integer(m.tokens_per_s),
+            energy(total_j(run.energy)), run.energy.method if run.energy else "n/a")
 
 
 def _curve(run: RunArtifacts) -> list[tuple[float, float]]:
-    return [(row["step"], row["val_loss"]) for row in run.curve if row.get("val_loss") is not None]
+    return [(row.step, row.val_loss) for row in run.curve if row.val_loss is not None]
 
 
 def _summary(runs: list[RunArtifacts]) -> list[Block]:
@@ -42,7 +41,7 @@ def _summary(runs: list[RunArtifacts]) -> list[Block]:
         worst = max(scored, key=lambda r: (r.best_val_loss, r.name))
         blocks.append(Text(f"{len(runs)} runs. Lowest validation loss: {best.name} ({fmt.num(best.best_val_loss, 4)}); "
                            f"highest: {worst.name} ({fmt.num(worst.best_val_loss, 4)})."))
-    methods = Counter((r.energy or {}).get("method") or "missing" for r in runs)
+    methods = Counter(r.energy.method if r.energy else "missing" for r in runs)
     blocks.append(Text("Training energy per run: " + ", ".join(f"{n} {m}" for m, n in sorted(methods.items())) + "."))
     return blocks
 
@@ -61,7 +60,7 @@ def build(ctx: Context) -> Section:
               caption="Energy: training and validation phases together; the method says how it was obtained.",
               numeric=NUMERIC),
     ]
-    pending = (study.sweep or {}).get("pending") or []
+    pending = study.sweep.pending if study.sweep else []
     if pending:
         blocks.append(Note(f"{len(pending)} run(s) of the sweep had not finished: {', '.join(pending)}."))
     return Section("training", TITLE, tuple(blocks))
