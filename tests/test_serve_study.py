@@ -134,7 +134,7 @@ def test_training_system_prompt_falls_back(tmp_path):
     assert training_system_prompt(None) == SYSTEM_PROMPT
     assert training_system_prompt(StudyPaths(tmp_path)) == SYSTEM_PROMPT  # no data/train.jsonl
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "train.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "x"}]}) + "\n")
+    (tmp_path / "data" / "train.jsonl").write_text(json.dumps({"id": "c1", "messages": [{"role": "user", "content": "x"}]}) + "\n")
     assert training_system_prompt(StudyPaths(tmp_path)) == SYSTEM_PROMPT
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from telcotune.artifacts.data import ConversationRow
+
 SYSTEM = "You are a telecom support assistant."
 USER = [
     "My mobile data shows connected but no page loads.",
@@ -48,6 +50,10 @@ def conversation(i: int, turns: int) -> dict:
             "context": "home", "persona": "calm", "messages": messages}
 
 
+def conversation_row(i: int, turns: int) -> ConversationRow:
+    return ConversationRow.model_validate(conversation(i, turns))
+
+
 def write_data(folder: Path, n_train: int = 24, n_val: int = 6) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, n, offset in (("train", n_train, 0), ("val", n_val, 10_000)):
@@ -67,12 +73,12 @@ def test_read_split_rejects_rows_without_assistant_turn(tmp_path):
 
 
 def test_read_split_rejects_unknown_role(tmp_path):
-    from telcotune.errors import DataError
+    from telcotune.errors import StageError
     from telcotune.train.tokenize import read_split
 
     path = tmp_path / "val.jsonl"
-    path.write_text(json.dumps({"messages": [{"role": "bot", "content": "hi"}]}) + "\n")
-    with pytest.raises(DataError, match="role"):
+    path.write_text(json.dumps({"id": "c1", "messages": [{"role": "bot", "content": "hi"}]}) + "\n")
+    with pytest.raises(StageError, match=r"val\.jsonl:1: messages\.0\.role: input should be"):
         read_split(path)
 
 

@@ -9,7 +9,7 @@ from telcotune.config import TARGET_PRESETS
 from telcotune.paths import SweepPaths
 from telcotune.errors import ConfigError
 
-from .test_train_data import conversation, tiny_threads, write_data  # noqa: F401 (autouse fixture)
+from .test_train_data import conversation_row, tiny_threads, write_data  # noqa: F401 (autouse fixture)
 
 MESSAGES = [
     {"role": "system", "content": "You are a telecom support assistant."},
@@ -142,7 +142,7 @@ def test_epoch_batches_cover_every_example_once_grouped_by_length(tmp_path, tok)
     from telcotune.train.batching import MicroBatchStream, epoch_batches, select
     from telcotune.train.tokenize import tokenize_split
 
-    split = tokenize_split(tok, [conversation(i, 1 + i % 4) for i in range(37)])
+    split = tokenize_split(tok, [conversation_row(i, 1 + i % 4) for i in range(37)])
     ex = select(split, 10_000, None, 0)
     batches = epoch_batches(ex, 4, seed=3, epoch=0)
     flat = sorted(p for b in batches for p in b)
@@ -170,7 +170,7 @@ def test_right_padding_without_attention_mask_is_exact_and_fast_loss_matches_ful
 
     torch.manual_seed(0)
     model = add_lora(load_model(tiny_model_dir), TrainConfig(dropout=0.0), ["q_proj", "v_proj"]).eval()
-    ex = select(tokenize_split(tok, [conversation(1, 1), conversation(2, 4)]), 10_000, None, 0)
+    ex = select(tokenize_split(tok, [conversation_row(1, 1), conversation_row(2, 4)]), 10_000, None, 0)
     batch = collate(ex, [0, 1], pad_id=0)
     short = int(ex.lengths[0]) if ex.lengths[0] < ex.lengths[1] else int(ex.lengths[1])
     row = 0 if ex.lengths[0] < ex.lengths[1] else 1
@@ -212,7 +212,7 @@ def test_loss_falls_on_a_fixed_batch(tiny_model_dir, tok):
     torch.manual_seed(0)
     model = add_lora(load_model(tiny_model_dir), TrainConfig(r=8, dropout=0.0, targets="all"),
                      list(TARGET_PRESETS["all"])).train()
-    ex = select(tokenize_split(tok, [conversation(i, 2) for i in range(4)]), 10_000, None, 0)
+    ex = select(tokenize_split(tok, [conversation_row(i, 2) for i in range(4)]), 10_000, None, 0)
     batch = collate(ex, [0, 1, 2, 3], pad_id=0)
     loss_fn = LossFn(model, torch.device("cpu"), "fp32")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
+from .data import Message
 from .io import Record
-
-
-class Message(Record):
-    role: str
-    content: str
 
 
 class AnswerRow(Record):

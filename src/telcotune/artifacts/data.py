@@ -1,8 +1,40 @@
-"""data/stats.json: what the data set contains, and what making it cost."""
+"""The data folder's records: conversation rows (train/val/test/test_ood.jsonl, and any prompt
+file in the same format) and stats.json (what the data set contains, and what it cost)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .io import Record
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(Record):
+    role: Role
+    content: str
+
+
+class ConversationRow(Record):
+    """One conversation: its messages (system prompt first) and where it came from."""
+
+    id: str
+    messages: list[Message]
+    source: Literal["synthetic", "imported"] = "synthetic"
+    scenario_id: str | None = None
+    """Synthetic rows: `<term>--<cause>--<context>`; imported rows have no scenario."""
+    term: str | None = None
+    cause: str | None = None
+    context: str | None = None
+    persona: str | None = None
+    customer_turns: int | None = None
+    misconception: str | None = None
+    """The customer's misconception the assistant corrects, if the plan had one."""
+    group: str | None = None
+    """Imported rows: the key (ticket, customer or account) that keeps them in one split."""
+
+    def plain_messages(self) -> list[dict[str, str]]:
+        return [m.model_dump() for m in self.messages]
 
 
 class Histogram(Record):

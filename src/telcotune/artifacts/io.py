@@ -90,9 +90,9 @@ def write_record(path: str | os.PathLike, record: Any) -> Path:
     return write_text(path, to_json(record) + "\n")
 
 
-def read_rows(path: str | os.PathLike, kind: type[T], *, torn_tail_ok: bool = False) -> list[T]:
-    """Every JSONL row of `path` as a `kind` record. `torn_tail_ok`: an append-only file whose last
-    line a crash cut short (the line is dropped)."""
+def numbered_lines(path: str | os.PathLike, *, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
+    """(line number, JSON value) of every non-empty line of a JSONL file. `torn_tail_ok`: an
+    append-only file whose last line a crash cut short (the line is dropped)."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -100,18 +100,22 @@ def read_rows(path: str | os.PathLike, kind: type[T], *, torn_tail_ok: bool = Fa
         raise StageError(f"{path}: file not found") from None
     except UnicodeDecodeError:
         raise StageError(f"{path}: not UTF-8 text") from None
-    rows: list[T] = []
+    values = []
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            values.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
             if torn_tail_ok and lineno == len(lines):
                 break
             raise StageError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-        rows.append(parse(kind, data, f"{path}:{lineno}"))
-    return rows
+    return values
+
+
+def read_rows(path: str | os.PathLike, kind: type[T], *, torn_tail_ok: bool = False) -> list[T]:
+    """Every JSONL row of `path` as a `kind` record (errors name the file, line and field)."""
+    return [parse(kind, data, f"{path}:{lineno}") for lineno, data in numbered_lines(path, torn_tail_ok=torn_tail_ok)]
 
 
 def write_rows(path: str | os.PathLike, rows: Iterable[Any], exclude_none: bool = False) -> int:

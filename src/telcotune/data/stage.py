@@ -12,8 +12,8 @@ from rich.console import Console
 
 from ..config import DataConfig
 from ..energy import make_meter, window
-from ..artifacts.data import DataStats
-from ..artifacts.io import read_record, write_record
+from ..artifacts.data import ConversationRow, DataStats
+from ..artifacts.io import read_record, write_record, write_rows
 from ..energy.summary import data_energy
 from ..errors import ConfigError, StageError
 from ..fsio import write_jsonl
@@ -82,15 +82,15 @@ def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = 
         rejects = generated.rejects + dup_rejects
         assignment = assign_splits([s.id for s in scenarios], {s.id: s.term.term for s in scenarios},
                                    cfg.split, cfg.seed, cfg.ood_terms)
-        by_split = {name: [r for r in kept if assignment[r["scenario_id"]] == name] for name in SPLITS}
+        by_split = {name: [r for r in kept if assignment[r.scenario_id] == name] for name in SPLITS}
         if not cfg.ood_terms:
             by_split.pop("test_ood")
         write_jsonl(paths.scenarios, [{**s.to_row(), "split": assignment[s.id]} for s in scenarios])
         for name, rows in by_split.items():
-            write_jsonl(paths.split(name), rows)
+            write_rows(paths.split(name), rows)
         write_jsonl(paths.rejects, rejects)
         backend = {cfg.backend: {**_client_stats(client), "duration_s": round(generation_s, 3)}}
-        stats = DataStats(**build_stats(by_split, rejects, dedup_counts, len(scenarios), backend, len(plans)))
+        stats = build_stats(by_split, rejects, dedup_counts, len(scenarios), backend, len(plans))
         write_record(paths.stats, stats)
         if not kept:
             raise StageError(f"data: no generated conversation passed validation; see {paths.rejects}")
@@ -125,14 +125,13 @@ def _validator(plan: ConversationPlan):
     return lambda value: validate_conversation(value, names)
 
 
-def _row(plan: ConversationPlan, turns: list[dict[str, str]]) -> dict[str, Any]:
+def _row(plan: ConversationPlan, turns: list[dict[str, str]]) -> ConversationRow:
     sc = plan.scenario
-    return {
-        "id": plan.id, "scenario_id": sc.id, "term": sc.term.term, "cause": sc.cause.id,
-        "context": sc.context.id, "persona": plan.persona, "customer_turns": len(turns) // 2,
-        "misconception": None if plan.misconception is None else plan.misconception.kind,
-        "messages": with_system(turns),
-    }
+    return ConversationRow(
+        id=plan.id, scenario_id=sc.id, term=sc.term.term, cause=sc.cause.id, context=sc.context.id,
+        persona=plan.persona, customer_turns=len(turns) // 2,
+        misconception=None if plan.misconception is None else plan.misconception.kind,
+        messages=with_system(turns))
 
 
 def _reject(plan: ConversationPlan, outcome: JsonOutcome) -> dict[str, Any]:
@@ -142,10 +141,10 @@ def _reject(plan: ConversationPlan, outcome: JsonOutcome) -> dict[str, Any]:
             "attempts": outcome.attempts, "raw": outcome.raw[:4000]}
 
 
-def _deduplicate(rows: list[dict[str, Any]]) -> tuple[list[dict], dict[str, int], list[dict]]:
-    texts = ["\n".join(m["content"] for m in r["messages"][1:]) for r in rows]
+def _deduplicate(rows: list[ConversationRow]) -> tuple[list[ConversationRow], dict[str, int], list[dict]]:
+    texts = ["\n".join(m.content for m in r.messages[1:]) for r in rows]
     result = deduplicate(texts)
-    rejects = [{"id": rows[i]["id"], "scenario_id": rows[i]["scenario_id"], "reason": reason,
+    rejects = [{"id": rows[i].id, "scenario_id": rows[i].scenario_id, "reason": reason,
                 "detail": reason, "attempts": 1, "raw": ""}
                for reason, idx in (("duplicate_exact", result.exact), ("duplicate_near", result.near))
                for i in idx]

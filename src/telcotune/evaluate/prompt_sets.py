@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifacts.data import ConversationRow
+from ..artifacts.io import numbered_lines, parse
 from ..data.conversation import prompt_of, reference_of
 from ..errors import DataError
-from ..fsio import read_jsonl
-from ..paths import DataPaths
-
-NAMED_SETS = ("test", "test_ood")
+from ..paths import TEST_SPLITS, DataPaths
 
 
 @dataclass(frozen=True)
@@ -31,11 +30,11 @@ class EvalPrompt:
 
 
 def _set_name(name: str) -> str:
-    return name if name in NAMED_SETS else Path(name).stem
+    return name if name in TEST_SPLITS else Path(name).stem
 
 
 def _source(data_dir: Path, name: str) -> Path:
-    path = DataPaths(data_dir).split(name) if name in NAMED_SETS else Path(name)
+    path = DataPaths(data_dir).split(name) if name in TEST_SPLITS else Path(name)
     if not path.is_file():
         hint = " (generate data with held-out terms: data.ood_terms)" if name == "test_ood" else ""
         raise DataError(f"prompt set {name!r}: {path} not found{hint}")
@@ -45,25 +44,31 @@ def _source(data_dir: Path, name: str) -> Path:
 def load_prompt_set(data_dir: Path, name: str, limit: int | None = None, seed: int = 0) -> list[EvalPrompt]:
     """`test`, `test_ood` (from the data folder) or a JSONL file of conversation rows."""
     path = _source(data_dir, name)
-    try:
-        rows = read_jsonl(path)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
+    rows = _rows(path, _set_name(name))
     if not rows:
         raise DataError(f"prompt set {name!r}: {path} has no conversations")
     if limit is not None and limit < len(rows):
-        rows = sorted(random.Random(seed).sample(rows, limit), key=lambda r: r["id"])
+        rows = sorted(random.Random(seed).sample(rows, limit), key=lambda r: r.id)
     prompts = []
     for i, row in enumerate(rows):
-        messages = row.get("messages") if isinstance(row, dict) else None
-        if not messages or not any(m.get("role") == "user" for m in messages):
+        messages = row.plain_messages()
+        if not any(m["role"] == "user" for m in messages):
             raise DataError(f"{path}: row {i + 1}: `messages` with at least one user turn is required")
         prompts.append(EvalPrompt(
-            id=str(row.get("id", f"{_set_name(name)}-{i}")), set=_set_name(name),
-            messages=prompt_of(messages), reference=reference_of(messages),
-            scenario_id=row.get("scenario_id"), misconception=row.get("misconception"),
+            id=row.id, set=_set_name(name), messages=prompt_of(messages), reference=reference_of(messages),
+            scenario_id=row.scenario_id, misconception=row.misconception,
         ))
     return prompts
+
+
+def _rows(path: Path, set_name: str) -> list[ConversationRow]:
+    """Conversation rows; a prompt file of the user's may leave out ids (numbered by line)."""
+    rows = []
+    for i, (lineno, line) in enumerate(numbered_lines(path)):
+        if isinstance(line, dict) and "id" not in line:
+            line = {"id": f"{set_name}-{i}", **line}
+        rows.append(parse(ConversationRow, line, f"{path}:{lineno}"))
+    return rows
 
 
 def load_prompts(data_dir: Path, names: list[str], limit: int | None, seed: int) -> list[EvalPrompt]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+from ..artifacts.data import ConversationRow
+from ..artifacts.io import parse
 from ..data.conversation import SYSTEM_PROMPT
+from ..errors import StageError
 from ..paths import DataPaths, StudyPaths
 
 
@@ -19,7 +22,9 @@ def training_system_prompt(study: StudyPaths | None) -> str:
         first = next((line for line in f if line.strip()), None)  # one row, not the whole file
     if first is None:
         return SYSTEM_PROMPT
-    messages = json.loads(first).get("messages") or []
-    if messages and messages[0].get("role") == "system" and messages[0].get("content"):
-        return messages[0]["content"]
-    return SYSTEM_PROMPT
+    try:
+        row = parse(ConversationRow, json.loads(first), f"{path}:1")
+    except json.JSONDecodeError:
+        raise StageError(f"{path}:1: not valid JSON") from None
+    system = row.messages[0] if row.messages else None
+    return system.content if system is not None and system.role == "system" and system.content else SYSTEM_PROMPT

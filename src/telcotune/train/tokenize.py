@@ -25,7 +25,8 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, DataError
-from ..fsio import read_jsonl
+from ..artifacts.data import ConversationRow
+from ..artifacts.io import read_rows
 from ..manifest import hash_file, hash_obj
 from ..paths import DataPaths, SweepPaths
 
@@ -180,24 +181,14 @@ def encode_conversation(tokenizer, messages: list[dict], specials: list[str] | N
 # ---------------------------------------------------------------- reading and caching
 
 
-def read_split(path: Path) -> list[dict]:
-    """Rows of a data split, checked: `messages` with known roles and at least one assistant turn."""
+def read_split(path: Path) -> list[ConversationRow]:
+    """Rows of a data split, checked: typed messages with at least one assistant turn."""
     if not path.is_file():
         raise DataError(f"{path}: file not found (run `telcotune data` first)")
-    try:
-        rows = read_jsonl(path)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
+    rows = read_rows(path, ConversationRow)
     for lineno, row in enumerate(rows, 1):
-        where = f"{path}: row {lineno}" + (f" (id {row.get('id')})" if isinstance(row, dict) else "")
-        msgs = row.get("messages") if isinstance(row, dict) else None
-        if not isinstance(msgs, list) or not msgs:
-            raise DataError(f"{where}: expected a non-empty `messages` list")
-        for m in msgs:
-            if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-                raise DataError(f"{where}: every message needs a role in {ROLES} and a string content")
-        if not any(m["role"] == "assistant" for m in msgs):
-            raise DataError(f"{where}: no assistant turn to train on")
+        if not any(m.role == "assistant" for m in row.messages):
+            raise DataError(f"{path}: row {lineno} (id {row.id}): no assistant turn to train on")
     if not rows:
         raise DataError(f"{path}: no conversations")
     return rows
@@ -220,11 +211,10 @@ def data_key(data_dir: Path, tokenizer) -> str:
     return hash_obj({"format": FORMAT_VERSION, "tokenizer": tokenizer_fingerprint(tokenizer), "data": files})
 
 
-def tokenize_split(tokenizer, rows: list[dict]) -> Split:
+def tokenize_split(tokenizer, rows: list[ConversationRow]) -> Split:
     specials = _special_strings(tokenizer)
-    examples = [encode_conversation(tokenizer, r["messages"], specials) for r in rows]
-    names = [str(r.get("id", i)) for i, r in enumerate(rows)]
-    return Split.from_examples(examples, names)
+    examples = [encode_conversation(tokenizer, r.plain_messages(), specials) for r in rows]
+    return Split.from_examples(examples, [r.id for r in rows])
 
 
 def tokenize_data(data_dir: Path, tokenizer, cache: SweepPaths | None = None) -> TokenizedData:
