@@ -1,7 +1,7 @@
 """LoRA training: one run (`train_run`) and the sweep of runs (`run_sweep`).
 
-    train_run(data_dir, out_dir, cfg, model_spec, *, meter=None, tokenized=None, progress=True)
-    run_sweep(data_dir, sweep_dir, runs, model_spec, *, meter_factory=None, only=None,
+    train_run(data_dir, out_dir, cfg, model, *, meter=None, tokenized=None, progress=True)
+    run_sweep(data_dir, sweep_dir, runs, model, *, meter_factory=None, only=None,
               max_steps=None, progress=True)
 
 See `run.py` (procedure, what is saved, early stopping), `batching.py` (length grouping),
