@@ -107,3 +107,30 @@ class NullMeter:
         duration = time.perf_counter() - self._started.pop(name)
         return EnergyReading(phase=name, duration_s=duration, method="missing",
                              source="none", missing_reason=self.reason)
+
+
+def merge_readings(phase: str, rows: list[EnergyReading]) -> EnergyReading:
+    """Several windows of one phase as one reading: durations and energies summed, the method
+    the weakest of them (a partial sum is never presented as a whole)."""
+    method = combine_methods(r.method for r in rows)
+    complete = method != "missing"
+    components: dict[str, float] = {}
+    comp_methods: dict[str, list] = {}
+    for r in rows:
+        for k, v in r.components_j.items():
+            components[k] = components.get(k, 0.0) + v
+        for k, m in r.components_method.items():
+            comp_methods.setdefault(k, []).append(m)
+    co2 = [r.co2_kg for r in rows]
+    reasons = list(dict.fromkeys(r.missing_reason for r in rows if r.missing_reason))
+    return EnergyReading(
+        phase=phase,
+        duration_s=sum(r.duration_s for r in rows),
+        method=method,
+        energy_j=sum(r.energy_j for r in rows if r.energy_j is not None) if complete else None,
+        co2_kg=sum(c for c in co2 if c is not None) if complete and None not in co2 else None,
+        source="+".join(dict.fromkeys(r.source for r in rows if r.source)),
+        missing_reason="; ".join(reasons) if not complete else None,
+        components_j=components if complete else {},
+        components_method={k: combine_methods(v) for k, v in comp_methods.items()} if complete else {},
+    )

@@ -6,6 +6,7 @@ beside it, so an interrupted evaluation resumes per adapter."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from typing import Any
 from ..adapters import BASE_RUN, AdapterHost
 from ..artifacts.answers import AnswerRow, AnswersMeta
 from ..artifacts.energy import AnswersEnergy
-from ..artifacts.io import read_optional, read_record, read_rows, write_record, write_rows
+from ..artifacts.io import parse, read_optional, read_record, read_rows, write_record, write_rows
 from ..artifacts.ranking import InferenceSummary
 from ..config import EvalConfig
-from ..energy.base import Meter, NullMeter, window
+from ..energy.base import Meter, NullMeter, merge_readings, window
 from ..energy.summary import answers_energy
 from ..errors import StageError
 from ..generation import generate_batch
@@ -41,32 +42,72 @@ def _fingerprint(job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig) -> 
                      "max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "seed": cfg.seed})
 
 
-def _is_done(paths: EvalPaths, job: AnswerJob, fingerprint: str) -> bool:
-    """The run's answers exist for these settings and the file is the one the meta describes."""
+@dataclass(frozen=True)
+class Progress:
+    """What a run already has for these settings: the rows to keep and the prompts still to answer."""
+
+    kept: dict[str, AnswerRow]
+    todo: list[EvalPrompt]
+    previous_energy: AnswersEnergy | None
+    """The energy of the answers kept (None when nothing is kept)."""
+
+    @property
+    def done(self) -> bool:
+        return not self.todo
+
+
+def _progress(paths: EvalPaths, job: AnswerJob, prompts: list[EvalPrompt], fingerprint: str) -> Progress:
+    """Trust the answers file only as far as it goes: its meta must be of these settings, and when
+    the file is not the one the meta describes (torn, emptied, edited) its whole, well-formed
+    rows are kept and only the missing prompts are answered again."""
+    nothing = Progress({}, list(prompts), None)
     try:
         meta = read_optional(paths.answers_meta(job.run), AnswersMeta)
+        energy = read_optional(paths.answers_energy(job.run), AnswersEnergy)
     except StageError:
-        return False  # a torn meta file: answer again
+        return nothing  # a torn meta or energy file: answer again
     answers = paths.answers(job.run)
-    return (meta is not None and meta.fingerprint == fingerprint and answers.is_file()
-            and paths.answers_energy(job.run).is_file() and hash_file(answers) == meta.sha256)
+    if meta is None or meta.fingerprint != fingerprint or energy is None or not answers.is_file():
+        return nothing
+    if hash_file(answers) == meta.sha256:
+        return Progress({r.id: r for r in read_answers(paths, job.run)}, [], energy)
+    kept = {row.id: row for row in _whole_rows(answers, job.run)}
+    wanted = {p.id for p in prompts}
+    kept = {pid: row for pid, row in kept.items() if pid in wanted}
+    return Progress(kept, [p for p in prompts if p.id not in kept], energy if kept else None)
+
+
+def _whole_rows(path: Path, run: str) -> list[AnswerRow]:
+    """The rows of a damaged answers file that still parse (a torn line is dropped)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = parse(AnswerRow, json.loads(line), str(path))
+        except (json.JSONDecodeError, StageError):
+            continue
+        if row.run == run:
+            rows.append(row)
+    return rows
 
 
 def answer_runs(model: ModelRef, jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig,
                 paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, InferenceSummary]:
     """Answer every prompt with every job's model; returns per-run summaries."""
     meter = meter or NullMeter()
-    todo = [j for j in jobs if not _is_done(paths, j, _fingerprint(j, prompts, cfg))]
-    summaries = {j.run: _summary(paths, j.run) for j in jobs if j not in todo}
+    states = {j.run: _progress(paths, j, prompts, _fingerprint(j, prompts, cfg)) for j in jobs}
+    summaries = {j.run: _summary(paths, j.run) for j in jobs if states[j.run].done}
+    todo = [j for j in jobs if not states[j.run].done]
     if not todo:
         return summaries
     model_dir = model.resolve()
     host = AdapterHost(model_dir, trust_remote_code=model.trust_remote_code)
     tokenizer = model.load_tokenizer(model_dir)
-    with progress_bar("answering", total=len(todo) * len(prompts), enabled=progress) as advance:
+    total = sum(len(states[j.run].todo) for j in todo)
+    with progress_bar("answering", total=total, enabled=progress) as advance:
         for job in todo:
-            with _answering_as(host, job) as model:
-                summaries[job.run] = _answer_one(model, tokenizer, job, prompts, cfg, paths, meter, advance)
+            with _answering_as(host, job) as answering:
+                summaries[job.run] = _answer_one(answering, tokenizer, job, prompts, states[job.run], cfg, paths,
+                                                 meter, advance)
     return summaries
 
 
@@ -85,18 +126,24 @@ def _answering_as(host: AdapterHost, job: AnswerJob) -> Iterator[Any]:
         host.unload(job.run)
 
 
-def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig,
+def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], state: Progress, cfg: EvalConfig,
                 paths: EvalPaths, meter: Meter, advance) -> InferenceSummary:
+    """Answer the prompts still to do; write all of the run's answers (kept ones included), in
+    prompt order, with the energy of every answer so far."""
     with window(meter, "inference") as measured:
-        results = generate_batch(model, tokenizer, [p.messages for p in prompts], max_new_tokens=cfg.max_new_tokens,
+        results = generate_batch(model, tokenizer, [p.messages for p in state.todo], max_new_tokens=cfg.max_new_tokens,
                                  temperature=cfg.temperature, seed=cfg.seed, batch_size=cfg.batch_size,
                                  on_batch=advance)
-    rows = [AnswerRow(id=p.id, set=p.set, run=job.run, prompt=p.messages, answer=r.text, new_tokens=r.new_tokens,
-                      prompt_tokens=r.prompt_tokens, latency_s=round(r.latency_s, 4))
-            for p, r in zip(prompts, results)]
+    new = {p.id: AnswerRow(id=p.id, set=p.set, run=job.run, prompt=p.messages, answer=r.text,
+                           new_tokens=r.new_tokens, prompt_tokens=r.prompt_tokens, latency_s=round(r.latency_s, 4))
+           for p, r in zip(state.todo, results)}
+    rows = [state.kept.get(p.id) or new[p.id] for p in prompts]
+    readings = [measured.reading]
+    if state.previous_energy is not None:
+        readings = [merge_readings("inference", [*state.previous_energy.phases.values(), measured.reading])]
     write_rows(paths.answers(job.run), rows)
     write_record(paths.answers_energy(job.run),
-                 answers_energy([measured.reading], generated_tokens=sum(r.new_tokens for r in rows)))
+                 answers_energy(readings, generated_tokens=sum(r.new_tokens for r in rows)))
     write_record(paths.answers_meta(job.run), AnswersMeta(
         fingerprint=_fingerprint(job, prompts, cfg), adapter=str(job.adapter) if job.adapter else None,
         written_at=time.time(), rows=len(rows), sha256=hash_file(paths.answers(job.run))))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts.energy import RunEnergy
-from ..energy.base import EnergyReading, Meter, NullMeter, combine_methods
+from ..energy.base import EnergyReading, Meter, NullMeter, merge_readings
 
 PHASES = ("training", "validation")
 
@@ -77,34 +77,6 @@ def _plain(r: EnergyReading) -> dict[str, Any]:
 def _reading(d: dict[str, Any]) -> EnergyReading:
     fields = EnergyReading.__dataclass_fields__
     return EnergyReading(**{k: v for k, v in d.items() if k in fields})
-
-
-def merge_readings(phase: str, rows: list[EnergyReading]) -> EnergyReading:
-    method = combine_methods(r.method for r in rows)
-    complete = method != "missing"
-    components: dict[str, float] = {}
-    comp_methods: dict[str, list] = {}
-    for r in rows:
-        for k, v in r.components_j.items():
-            components[k] = components.get(k, 0.0) + v
-        for k, m in getattr(r, "components_method", {}).items():
-            comp_methods.setdefault(k, []).append(m)
-    co2 = [r.co2_kg for r in rows]
-    reasons = list(dict.fromkeys(r.missing_reason for r in rows if r.missing_reason))
-    extra: dict[str, Any] = {}
-    if "components_method" in EnergyReading.__dataclass_fields__:
-        extra["components_method"] = {k: combine_methods(v) for k, v in comp_methods.items()} if complete else {}
-    return EnergyReading(
-        phase=phase,
-        duration_s=sum(r.duration_s for r in rows),
-        method=method,
-        energy_j=sum(r.energy_j for r in rows if r.energy_j is not None) if complete else None,
-        co2_kg=sum(c for c in co2 if c is not None) if complete and None not in co2 else None,
-        source="+".join(dict.fromkeys(r.source for r in rows if r.source)),
-        missing_reason="; ".join(reasons) if not complete else None,
-        components_j=components if complete else {},
-        **extra,
-    )
 
 
 def write_run_energy(path: Path, phases: PhaseMeter, train_tokens: int) -> RunEnergy:

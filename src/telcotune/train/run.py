@@ -62,7 +62,7 @@ TRAIN_VERSION = 1
 """Bumped when the training procedure changes what a run produces (invalidates manifests)."""
 MAX_GRAD_NORM = 1.0
 RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- identity
