@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,7 @@ BROKEN = {
     "too-few-steps": (_broken(lambda d: d["terms"][0].update(resolution_steps=["only one"])),
                       r"terms\[0\] \(APN\)\.resolution_steps: List should have at least 2 items"),
     "duplicate-term": (_broken(lambda d: d["terms"].append(dict(d["terms"][0], term="apn"))),
-                       r"terms\[2\]: duplicate term 'apn'"),
+                       r"terms\[2\] \(apn\): duplicate of terms\[0\] \(APN\): both have the id 'apn'"),
     "empty-axis": (_broken(lambda d: d.update(usage_contexts=[])),
                    r"usage_contexts: List should have at least 1 item"),
     "unknown-exclusion": (_broken(lambda d: d.update(exclude=[{"term": "FTTH"}])),
@@ -103,3 +104,33 @@ def test_data_command_rejects_bad_glossary_and_writes_nothing(tmp_path, case):
     assert result.returncode == 2
     assert "glossary.yaml" in result.stderr
     assert not out.exists()
+
+
+def test_term_ids_are_unique_and_non_empty_for_any_unicode_term():
+    from telcotune.data.glossary import slugify
+
+    terms = ["漫游", "数据", "📶", "Ärger", "Örger", "Arger", "eSIM", "Wi-Fi calling"]
+    ids = [slugify(t) for t in terms]
+    assert len(set(ids)) == len(ids) and all(ids) and not any(i.startswith("-") for i in ids)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i) for i in ids)
+    assert slugify("eSIM") == "esim" and slugify("Wi-Fi calling") == "wi-fi-calling"  # ASCII ids unchanged
+    assert slugify("Ärger") == slugify("ärger")  # the same term: a real duplicate
+
+
+def test_a_real_duplicate_names_both_entries(tmp_path):
+    data = small_glossary()
+    data["terms"].append(dict(data["terms"][0], term="ＡＰＮ"))  # full-width: the same term after NFKC
+    with pytest.raises(GlossaryError, match=r"terms\[2\] \(ＡＰＮ\): duplicate of terms\[0\] \(APN\)"):
+        load_glossary(write_glossary(tmp_path, data))
+
+
+def test_exclusions_that_remove_every_cell_write_nothing(tmp_path):
+    from telcotune.config import DataConfig
+    from telcotune.data.stage import run_data_stage
+
+    data = small_glossary()
+    data["exclude"] = [{"cause": c["id"]} for c in data["failure_causes"]]
+    glossary = write_glossary(tmp_path, data)
+    with pytest.raises(GlossaryError, match="no scenarios left after exclusions"):
+        run_data_stage(DataConfig(glossary=str(glossary)), tmp_path / "data", progress=False)
+    assert not (tmp_path / "data").exists()

@@ -68,7 +68,26 @@ def test_read_split_rejects_rows_without_assistant_turn(tmp_path):
 
     path = tmp_path / "train.jsonl"
     path.write_text(json.dumps({"id": "x", "messages": [{"role": "user", "content": "hi"}]}) + "\n")
-    with pytest.raises(DataError, match=r"train.jsonl: row 1 \(id x\): no assistant turn"):
+    with pytest.raises(DataError, match=r"train.jsonl: row 1 \(id x\): role_order: .* must end with an assistant turn"):
+        read_split(path)
+
+
+@pytest.mark.parametrize("messages, code", [
+    ([{"role": "user", "content": "My data is down."}, {"role": "assistant", "content": "   "}], "empty_turn"),
+    ([{"role": "assistant", "content": "Hello."}, {"role": "user", "content": "My data is down."},
+      {"role": "assistant", "content": "Check the APN."}], "role_order"),
+    ([{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
+      {"role": "assistant", "content": "Check the APN."}], "role_order"),
+])
+def test_training_applies_the_data_stages_validation_with_its_reason_codes(tmp_path, messages, code):
+    """A hand-made or imported folder never trains on end-of-turn tokens alone or on roles out of order."""
+    from telcotune.errors import DataError
+    from telcotune.train.tokenize import read_split
+
+    path = tmp_path / "train.jsonl"
+    rows = [conversation(1, 1), {"id": "bad", "messages": [{"role": "system", "content": "x"}, *messages]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=rf"train.jsonl: row 2 \(id bad\): {code}: "):
         read_split(path)
 
 

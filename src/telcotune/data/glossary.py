@@ -3,7 +3,9 @@ contexts. Errors name the file, the entry and the field."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 import yaml
@@ -15,7 +17,16 @@ SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A term's id part: lower-case ASCII words joined by `-`. A term that ASCII cannot spell
+    exactly (accents, CJK, emoji) gets a stable hash of its normalised text appended, so two
+    different Unicode terms never share an id and no id is empty or starts with `-`."""
+    normal = unicodedata.normalize("NFKC", text).casefold().strip()
+    ascii_text = unicodedata.normalize("NFKD", normal).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if normal.isascii() and slug:
+        return slug
+    digest = hashlib.sha256(normal.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}" if slug else f"t-{digest}"
 
 
 class _Strict(BaseModel):
@@ -119,19 +130,20 @@ def _entry_label(raw: dict, loc: tuple) -> str:
 
 
 def _check_unique(glossary: Glossary, path: Path) -> None:
-    def dupes(section: str, keys: list[str]) -> None:
+    def dupes(section: str, keys: list[str], names: list[str]) -> None:
         seen: dict[str, int] = {}
         for i, key in enumerate(keys):
             if key in seen:
+                j = seen[key]
                 raise GlossaryError(
-                    f"{path}: {section}[{i}]: duplicate {'term' if section == 'terms' else 'id'} "
-                    f"{key!r} (first at {section}[{seen[key]}])"
-                )
+                    f"{path}: {section}[{i}] ({names[i]}): duplicate of {section}[{j}] ({names[j]}): "
+                    f"both have the id {key!r}")
             seen[key] = i
 
-    dupes("terms", [t.slug for t in glossary.terms])
-    dupes("failure_causes", [c.id for c in glossary.failure_causes])
-    dupes("usage_contexts", [c.id for c in glossary.usage_contexts])
+    dupes("terms", [t.slug for t in glossary.terms], [t.term for t in glossary.terms])
+    for section in ("failure_causes", "usage_contexts"):
+        ids = [c.id for c in getattr(glossary, section)]
+        dupes(section, ids, ids)
 
 
 def _check_exclusions(glossary: Glossary, path: Path) -> None:

@@ -15,7 +15,7 @@ from ..energy import make_meter, window
 from ..artifacts.data import ConversationRow, DataStats
 from ..artifacts.io import read_record, write_record, write_rows
 from ..energy.summary import data_energy
-from ..errors import ConfigError, StageError
+from ..errors import ConfigError, GlossaryError, StageError
 from ..fsio import write_jsonl
 from ..llm.client import build_client
 from ..llm.structured import JsonOutcome, complete_json_many
@@ -66,6 +66,9 @@ def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = 
         console.print(f"data: {paths.root} is current, skipping")
         return read_record(paths.stats, DataStats)
     scenarios = build_scenarios(glossary)
+    if not scenarios:
+        raise GlossaryError(f"{cfg.glossary_path()}: no scenarios left after exclusions (every term x cause x "
+                            f"context cell is excluded); nothing was written")
     plans = plan_conversations(scenarios, cfg.per_scenario, cfg.seed, cfg.mistake_rate, cfg.max_turns)
     meter = make_meter(energy) if energy is not None else None
     client = client or build_client(cfg.backend, concurrency=cfg.concurrency)

@@ -46,10 +46,14 @@ def _check_roles(turns: list[dict[str, str]]) -> None:
         raise InvalidConversation("role_order", f"more than {MAX_CUSTOMER_TURNS} customer turns")
 
 
-def _check_text(turns: list[dict[str, str]], term_names: list[str]) -> None:
+def _check_not_empty(turns: list[dict[str, str]]) -> None:
     for i, turn in enumerate(turns):
         if not turn["content"]:
             raise InvalidConversation("empty_turn", f"messages[{i}] is empty")
+
+
+def _check_text(turns: list[dict[str, str]], term_names: list[str]) -> None:
+    for i, turn in enumerate(turns):
         if len(turn["content"]) > MAX_TURN_CHARS:
             raise InvalidConversation("too_long", f"messages[{i}] has {len(turn['content'])} characters")
     total = sum(len(t["content"]) for t in turns)
@@ -58,7 +62,7 @@ def _check_text(turns: list[dict[str, str]], term_names: list[str]) -> None:
     if total > MAX_CHARS:
         raise InvalidConversation("too_long", f"{total} characters in all (maximum {MAX_CHARS})")
     said = " ".join(t["content"] for t in turns if t["role"] == "assistant").lower()
-    if not any(_mentions(said, name) for name in term_names):
+    if term_names and not any(_mentions(said, name) for name in term_names):
         raise InvalidConversation("term_missing", f"the assistant never names {term_names[0]!r}")
 
 
@@ -66,9 +70,19 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", text) is not None
 
 
-def validate_conversation(value: Any, term_names: list[str]) -> list[dict[str, str]]:
-    """The customer/assistant turns of a generated reply, or `InvalidConversation`."""
+def validate_structure(value: Any) -> list[dict[str, str]]:
+    """Schema, role order and non-empty turns: what any conversation needs to be trained on
+    (training checks every data folder with it, whoever wrote it)."""
     turns = _turns(value)
     _check_roles(turns)
+    _check_not_empty(turns)
+    return turns
+
+
+def validate_conversation(value: Any, term_names: list[str]) -> list[dict[str, str]]:
+    """The customer/assistant turns of a generated reply, or `InvalidConversation`: its structure,
+    then length bounds and the term named. With no term names (data that was not generated from
+    a glossary) the term is not checked."""
+    turns = validate_structure(value)
     _check_text(turns, term_names)
     return turns

@@ -27,6 +27,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..artifacts.data import ConversationRow
 from ..artifacts.io import read_rows
+from ..data.validate import InvalidConversation, validate_structure
 from ..manifest import hash_file, hash_obj
 from ..paths import DataPaths, SweepPaths
 
@@ -182,13 +183,17 @@ def encode_conversation(tokenizer, messages: list[dict], specials: list[str] | N
 
 
 def read_split(path: Path) -> list[ConversationRow]:
-    """Rows of a data split, checked: typed messages with at least one assistant turn."""
+    """Rows of a data split, checked by the data stage's own structural validation (same reason
+    codes): a folder from anywhere (imported, hand-edited) never trains on empty turns or
+    roles out of order."""
     if not path.is_file():
         raise DataError(f"{path}: file not found (run `telcotune data` first)")
     rows = read_rows(path, ConversationRow)
     for lineno, row in enumerate(rows, 1):
-        if not any(m.role == "assistant" for m in row.messages):
-            raise DataError(f"{path}: row {lineno} (id {row.id}): no assistant turn to train on")
+        try:
+            validate_structure(row.plain_messages())
+        except InvalidConversation as exc:
+            raise DataError(f"{path}: row {lineno} (id {row.id}): {exc}") from None
     if not rows:
         raise DataError(f"{path}: no conversations")
     return rows
