@@ -90,3 +90,11 @@ def test_comparison_is_seeded_and_json_ready():
 def test_non_finite_loss_is_rejected():
     with pytest.raises(ValueError):
         loss_vs_judge({"a": float("nan")}, ["a"])
+
+
+def test_ties_are_reported_as_ties_not_as_a_contradiction():
+    rows = [ScoreRow(run, f"p{i}", 1.0) for run in ("a", "b", "c") for i in range(4)]  # every run tied
+    c = loss_vs_judge({"a": 2.0, "b": 1.0, "c": 3.0}, rows, n_resamples=50, seed=0, judge_name="flat")
+    text = plain_finding(c)
+    assert "ranked 1st (tied with 2 other runs) of 3 by flat" in text
+    assert "while the best-judged run" not in text

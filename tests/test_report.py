@@ -394,3 +394,11 @@ def test_building_the_report_imports_no_training_or_model_code(study):
     assert out.returncode == 0, out.stderr
     assert "FORBIDDEN: []" in out.stdout, out.stdout
     assert f"report: {study / 'report' / 'index.html'}" in out.stdout
+
+
+def test_figures_show_text_from_data_literally(tmp_path):
+    """A glossary term with dollar signs used to crash the report in matplotlib's mathtext."""
+    from telcotune.report.figures import coverage_heatmap
+
+    path = coverage_heatmap({"$5 plan|billing": 3, "a$b$c \\frac|billing": 1, "$x$|outage": 2}, tmp_path / "f.png")
+    assert path is not None and path.read_bytes().startswith(b"\x89PNG")

@@ -43,10 +43,19 @@ def _num(x: float) -> str:
     return "0.00" if text == "-0.00" else text
 
 
+def _tied_with(c: LossJudgeComparison, run: str) -> int:
+    """How many other runs share `run`'s judge rank."""
+    return sum(r == c.judge_ranks[run] for other, r in c.judge_ranks.items() if other != run)
+
+
 def _placement(c: LossJudgeComparison) -> str:
+    tied = _tied_with(c, c.best_loss_run)
+    tie = f" (tied with {tied} other run{'s' if tied > 1 else ''})" if tied else ""
     text = (f"The lowest-loss run ({c.best_loss_run}, loss {c.val_loss[c.best_loss_run]:.3f}) "
-            f"ranked {ordinal(c.best_loss_judge_rank)} of {c.n_runs} by {c.judge_name}")
-    if c.best_judged_run != c.best_loss_run:
+            f"ranked {ordinal(c.best_loss_judge_rank)}{tie} of {c.n_runs} by {c.judge_name}")
+    # A run tied for first is as best-judged as any other: naming one of the tied runs "the
+    # best-judged run" would contradict the sentence's own first half.
+    if c.best_judged_run != c.best_loss_run and c.best_loss_judge_rank != 1:
         text += (f", while the best-judged run ({c.best_judged_run}) had the "
                  f"{ordinal(c.best_judged_loss_rank)}-lowest loss")
     return text

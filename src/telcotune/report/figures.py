@@ -7,12 +7,14 @@ global figure state, no GUI backend, nothing to close, and safe in a server proc
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -28,6 +30,18 @@ WARN = "#c2410c"
 
 MAX_COLUMNS = 2
 """Panels per row: wider rows shrink the text below readable size on the page."""
+
+
+def literal_text(draw):
+    """Draw with mathtext off: text from data (a term like `$5 plan`, a run name) is always
+    shown as written, never parsed as math (which fails on an unbalanced `$`)."""
+
+    @functools.wraps(draw)
+    def drawing(*args, **kwargs):
+        with rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawing
 
 
 def _figure(width_in: float, height_in: float, ncols: int = 1, sharey: bool = False):
@@ -66,6 +80,7 @@ def _colors(n: int) -> list:
 # ---------------------------------------------------------------- 1. data
 
 
+@literal_text
 def coverage_heatmap(per_cell: dict[str, int], path: Path) -> Path | None:
     """Conversations per (term, cause) cell; empty cells are left white."""
     cells = {tuple(k.split("|", 1)): v for k, v in per_cell.items() if "|" in k}
@@ -92,6 +107,7 @@ def coverage_heatmap(per_cell: dict[str, int], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+@literal_text
 def data_distributions(customer_turns: dict[str, int], length_hist: dict | None, path: Path) -> Path | None:
     """Left: conversations by customer turns. Right: conversation length histogram."""
     has_hist = bool(length_hist and length_hist.get("counts"))
@@ -115,6 +131,7 @@ def data_distributions(customer_turns: dict[str, int], length_hist: dict | None,
 # ---------------------------------------------------------------- 2. training
 
 
+@literal_text
 def val_loss_curves(curves: dict[str, Sequence[tuple[float, float]]], path: Path) -> Path | None:
     """Validation loss against optimizer step, one line per run."""
     curves = {run: pts for run, pts in curves.items() if pts}
@@ -135,6 +152,7 @@ def val_loss_curves(curves: dict[str, Sequence[tuple[float, float]]], path: Path
 # ---------------------------------------------------------------- 3. judgement
 
 
+@literal_text
 def judge_intervals(panels: dict[str, list[RankedRun]], order: list[str], xlabel: str,
                     path: Path) -> Path | None:
     """One panel per judge: each run's value with its confidence interval, runs in `order`."""
@@ -170,6 +188,7 @@ class LossRankPanel:
     """(run, best validation loss, judge rank)."""
 
 
+@literal_text
 def loss_vs_rank(panels: list[LossRankPanel], path: Path) -> Path | None:
     """Validation loss (x) against judge rank (y, 1 at the top), each run labelled."""
     panels = [p for p in panels if p.points]
@@ -206,6 +225,7 @@ class TargetRun:
     train_energy_j: float | None
 
 
+@literal_text
 def target_effects(runs: list[TargetRun], score_label: str, path: Path) -> Path | None:
     """Three panels (loss, judge score, training energy) by module count: per rank the group
     mean (a line) and each run (a dot; groups pool runs that differ in other settings)."""
@@ -265,6 +285,7 @@ class EnergyPoint:
     """The base model: shown for comparison, not a candidate configuration."""
 
 
+@literal_text
 def energy_quality(points: list[EnergyPoint], score_label: str, path: Path) -> Path | None:
     """Total energy (x) against judge score (y); the Pareto front joined by a line."""
     if not points:
