@@ -400,5 +400,6 @@ def test_figures_show_text_from_data_literally(tmp_path):
     """A glossary term with dollar signs used to crash the report in matplotlib's mathtext."""
     from telcotune.report.figures import coverage_heatmap
 
-    path = coverage_heatmap({"$5 plan|billing": 3, "a$b$c \\frac|billing": 1, "$x$|outage": 2}, tmp_path / "f.png")
+    cells = {"$x^$ plan|billing": 3, "Price $\\notacommand$|billing": 1, "$5 and $6 plans|outage": 2}
+    path = coverage_heatmap(cells, tmp_path / "f.png")
     assert path is not None and path.read_bytes().startswith(b"\x89PNG")
