@@ -166,3 +166,27 @@ def test_an_emptied_answers_file_or_a_lost_meta_answers_again_without_a_tracebac
     (ev.root / "manifest.json").unlink()
     run_evaluate(*args, progress=False)
     assert counts == [4, 4]
+
+
+def test_adapter_and_checkpoint_folders_have_ordinary_permissions(tmp_path, tiny_model_dir):
+    """They used to be 0700/0600 (mkdtemp/mkstemp); every artifact respects the umask."""
+    import os
+
+    from telcotune.train.run import train_run
+
+    umask = os.umask(0)
+    os.umask(umask)
+    data = write_data(tmp_path / "data", n_train=8, n_val=2)
+
+    def stop(step):
+        if step == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(data, tmp_path / "run", SweepRun(name="x", **{**FAST, "max_steps": 3}),
+                  ModelRef(str(tiny_model_dir)), meter=NullMeter(), progress=False, on_step=stop)
+    train_run(data, tmp_path / "done", _runs()[0], ModelRef(str(tiny_model_dir)), meter=NullMeter(), progress=False)
+    for folder in (tmp_path / "run" / "checkpoint", tmp_path / "done" / "adapter"):
+        assert folder.stat().st_mode & 0o777 == 0o777 & ~umask, folder
+        for f in folder.iterdir():
+            assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f

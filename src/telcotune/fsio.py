@@ -154,12 +154,20 @@ def atomic_dir(final_dir: str | os.PathLike) -> Iterator[Path]:
     final_dir = Path(final_dir)
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", dir=final_dir.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; artifacts are ordinary folders
     try:
         yield tmp
+        _ordinary_modes(tmp)
         replace_dir(tmp, final_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _ordinary_modes(folder: Path) -> None:
+    """Permissions by the umask, like every other artifact: mkdtemp makes folders 0700, and some
+    writers (safetensors through PEFT) make files 0600."""
+    os.chmod(folder, 0o777 & ~_UMASK)
+    for path in folder.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
 
 
 def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
