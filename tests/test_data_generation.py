@@ -7,6 +7,7 @@ from telcotune.config import DataConfig, SplitConfig
 from telcotune.data.dedup import deduplicate
 from telcotune.data.glossary import load_glossary
 from telcotune.data.plan import plan_conversations
+from telcotune.data.prompting import generation_request
 from telcotune.data.scenarios import build_scenarios
 from telcotune.data.split import assign_splits
 from telcotune.data.stage import run_data_stage
@@ -32,6 +33,23 @@ def test_template_is_deterministic_for_a_seed_and_varies_across_seeds():
     c = [TemplateWriter(p.to_dict()).conversation() for p in shipped_plans(seed=1)[:50]]
     assert a == b
     assert sum(x != y for x, y in zip(a, c)) > 40
+
+
+def test_the_template_backend_writes_from_the_plan_of_a_generation_request():
+    from dataclasses import replace
+
+    from telcotune.llm.base import ChatRequest, PermanentLLMError
+    from telcotune.llm.structured import extract_json
+
+    plan = shipped_plans()[3]
+    request = generation_request(plan)
+    assert request.plan == plan.to_dict() and "plan" not in ChatRequest.__dataclass_fields__
+    written = TemplateBackend().complete(request)
+    assert extract_json(written.text)["messages"] == TemplateWriter(plan.to_dict()).conversation()
+    reask = replace(request, attempt=1)  # how a re-ask is built: the plan travels with it
+    assert TemplateBackend().complete(reask).text == written.text
+    [failure] = TemplateBackend().complete_many([ChatRequest(messages=request.messages)])
+    assert isinstance(failure, PermanentLLMError) and "conversation plan" in str(failure)
 
 
 def test_template_conversations_are_valid_and_grounded():

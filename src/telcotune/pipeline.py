@@ -7,16 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .config import ExperimentConfig, apply_overrides, load_config
+from .config import ExperimentConfig, load_config
 from .fsio import write_json
 from .paths import StudyPaths
 
 console = Console(stderr=True)
-
-
-def data_config(config_path: Path | None, overrides: dict) -> ExperimentConfig:
-    cfg = load_config(config_path) if config_path else ExperimentConfig()
-    return apply_overrides(cfg, "data", overrides)
 
 
 def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:

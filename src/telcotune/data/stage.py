@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..config import DataConfig
+from ..config import CLIENT_SETTINGS, DataConfig
 from ..energy import make_meter, window
 from ..energy.summary import write_energy
 from ..errors import ConfigError, StageError
@@ -28,6 +28,7 @@ from .prompting import PROMPT_VERSION, generation_request
 from .scenarios import build_scenarios
 from .split import SPLITS, assign_splits
 from .stats import build_stats
+from .template import TemplateBackend  # noqa: F401  (importing it registers the `template` backend)
 from .validate import validate_conversation
 
 STAGE = "data"
@@ -49,7 +50,7 @@ def _check_ood_terms(glossary: Glossary, cfg: DataConfig) -> None:
 
 def data_fingerprint(cfg: DataConfig) -> str:
     """What the data stage's output depends on besides the glossary file itself."""
-    return hash_obj({"data": cfg.model_dump(mode="json", exclude={"concurrency"}),
+    return hash_obj({"data": cfg.model_dump(mode="json", exclude=set(CLIENT_SETTINGS)),
                      "prompt_version": PROMPT_VERSION})
 
 
@@ -66,13 +67,13 @@ def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = 
         from ..fsio import read_json
 
         return read_json(paths.stats)
+    client = client or build_client(cfg.backend, cfg)  # a bad spec or missing SDK fails before any write
     started_at = now_iso()
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.manifest.unlink(missing_ok=True)
     scenarios = build_scenarios(glossary)
     plans = plan_conversations(scenarios, cfg.per_scenario, cfg.seed, cfg.mistake_rate, cfg.max_turns)
     meter = make_meter(energy) if energy is not None else None
-    client = client or build_client(cfg.backend, concurrency=cfg.concurrency)
     started = time.perf_counter()
     if meter is not None:
         with window(meter, "generation") as gen_window:

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import NAMED_PROMPT_SETS as NAMED_SETS
 from ..data.conversation import prompt_of, reference_of
 from ..errors import DataError
 from ..fsio import read_jsonl
 from ..paths import DataPaths
-
-NAMED_SETS = ("test", "test_ood")
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,5 @@ def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]]) -> Ju
     telecom terms an answer brings in from outside its scenario)."""
     if spec == RUBRIC:
         return RubricPanelJudge(term_groups)
-    client = build_client(spec, max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
-                          concurrency=cfg.concurrency)
+    client = build_client(spec, cfg)
     return LLMJudge(spec, client)
