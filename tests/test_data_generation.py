@@ -1,4 +1,5 @@
 import json
+import random
 from collections import Counter
 
 import pytest
@@ -114,6 +115,22 @@ def test_dedup_removes_exact_and_near_duplicates_only():
     texts = [base, base.upper(), base + " thanks", "a completely different text about roaming charges in spain " * 5]
     result = deduplicate(texts)
     assert result.exact == [1] and result.near == [2] and result.keep == [0, 3]
+
+
+def test_near_duplicates_are_decided_by_the_exact_jaccard_not_the_estimate():
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(5000)]
+    texts = []
+    for _ in range(20):
+        base = rng.sample(vocab, 200)  # 196 distinct 5-grams
+        close, far = list(base), list(base)
+        close[100] = "x" + close[100]  # 5 of 196 5-grams changed: Jaccard 191/201 = 0.95
+        for position in (20, 60, 100, 140):  # 20 changed: Jaccard 176/216 = 0.81, under 0.85
+            far[position] = "y" + far[position]
+        texts += [" ".join(base), " ".join(close), " ".join(far)]
+    result = deduplicate(texts, threshold=0.85)
+    # 64-permutation estimates of 0.81 exceed 0.85 about one time in five; none may count.
+    assert result.near == [3 * case + 1 for case in range(20)] and result.exact == []
 
 
 def test_splits_are_by_scenario_with_ood_terms_held_out():

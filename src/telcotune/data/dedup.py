@@ -29,14 +29,15 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _shingle_hashes(words: list[str], n: int) -> np.ndarray:
-    """Sorted unique crc32 hashes of the text's word n-grams (one n-gram for a shorter text)."""
+def _shingle_hashes(words: list[str], n: int) -> list[int]:
+    """crc32 hashes of the text's distinct word n-grams (one n-gram for a shorter text)."""
     grams = {" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
-    return np.unique(np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint32, count=len(grams)))
+    return [zlib.crc32(g.encode()) for g in grams]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Jaccard similarity of two sorted unique hash arrays."""
+    """Jaccard similarity of two sets of hashes."""
+    a, b = np.unique(a), np.unique(b)  # distinct n-grams can share a crc32 (rarely)
     shared = len(np.intersect1d(a, b, assume_unique=True))
     return shared / (len(a) + len(b) - shared)
 
@@ -47,9 +48,10 @@ def deduplicate(texts: list[str], threshold: float = 0.85, shingle_words: int = 
     band of MinHash values with a text; the exact Jaccard of their shingle sets decides, so an
     estimate's noise never removes a conversation that is not a near duplicate."""
     # The shingles are hashed once with crc32 (six times cheaper than datasketch's default
-    # sha1); MinHash takes those hashes as they are (`hashfunc=int`) and shares one draw of
-    # permutations instead of redrawing them for every text.
-    proto = MinHash(num_perm=num_perm, seed=_PERMUTATION_SEED, hashfunc=int)
+    # sha1) and MinHash takes those hashes as they are (`hashfunc=int`). One MinHash is
+    # cleared and refilled for each text: the index keeps only its band hashes, and building a
+    # MinHash per text would re-check its permutations every time.
+    sig = MinHash(num_perm=num_perm, seed=_PERMUTATION_SEED, hashfunc=int)
     lsh = MinHashLSH(num_perm=num_perm, params=(bands, num_perm // bands))
     seen_exact: set[str] = set()
     kept: dict[int, np.ndarray] = {}
@@ -62,11 +64,12 @@ def deduplicate(texts: list[str], threshold: float = 0.85, shingle_words: int = 
             continue
         seen_exact.add(digest)
         hashes = _shingle_hashes(words, shingle_words)
-        sig = MinHash(num_perm=num_perm, hashfunc=int, permutations=proto.permutations, scheme=proto.scheme)
+        sig.clear()
         sig.update_batch(hashes)
-        if any(jaccard(hashes, kept[j]) >= threshold for j in lsh.query(sig)):
+        shingles = np.array(hashes, dtype=np.uint32)
+        if any(jaccard(shingles, kept[j]) >= threshold for j in lsh.query(sig)):
             near.append(i)
             continue
-        kept[i] = hashes
+        kept[i] = shingles
         lsh.insert(i, sig)
     return DedupResult(keep=list(kept), exact=exact, near=near)
