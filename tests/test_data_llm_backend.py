@@ -63,9 +63,9 @@ def test_data_stage_with_fake_openai_server(tmp_path, isolated_cache):
     glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]))
     with FakeOpenAIServer(Behaviour()) as server:
         spec = f"openai:fake-model@{server.base_url}"
-        cfg = DataConfig(glossary=str(glossary), per_scenario=2, backend=spec, concurrency=3,
-                         split={"train": 0.6, "val": 0.2, "test": 0.2})
-        client = build_client(spec, timeout_s=1.0, concurrency=3, sleep=lambda s: None, max_retries=3)
+        cfg = DataConfig(glossary=str(glossary), per_scenario=2, backend=spec, concurrency=3, timeout_s=1.0,
+                         max_retries=3, split={"train": 0.6, "val": 0.2, "test": 0.2})
+        client = build_client(spec, cfg, sleep=lambda s: None)  # the stage's client, without the waits
         stats = run_data_stage(cfg, tmp_path / "data", client=client, progress=False)
         first_calls = server.calls
         assert server.max_in_flight <= 3
@@ -80,8 +80,30 @@ def test_data_stage_with_fake_openai_server(tmp_path, isolated_cache):
         assert any(len(r.json["messages"]) == 3 and "not usable" in r.json["messages"][2]["content"]
                    for r in charlie)
 
-        again = build_client(spec, timeout_s=1.0, concurrency=3, sleep=lambda s: None)
+        again = build_client(spec, cfg, sleep=lambda s: None)
         run_data_stage(cfg.model_copy(update={"seed": 0, "per_scenario": 2}), tmp_path / "data2",
                        client=again, progress=False)
         assert server.calls == first_calls  # every reply came from the cache
         assert again.stats()["cache_hits"] >= 10
+
+
+def test_the_stage_calls_its_backend_with_the_data_sections_settings(tmp_path, monkeypatch):
+    import telcotune.data.stage as stage
+
+    built = []
+    real_build_client = stage.build_client
+
+    def spy(spec, settings, **kw):
+        built.append((spec, settings.concurrency, settings.max_retries, settings.timeout_s))
+        return real_build_client(spec, settings, **kw)
+
+    monkeypatch.setattr(stage, "build_client", spy)
+    glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha", "Bravo", "Charlie"]))
+    cfg = DataConfig(glossary=str(glossary), per_scenario=1, concurrency=3, max_retries=2, timeout_s=7.5,
+                     split={"train": 0.34, "val": 0.33, "test": 0.33})
+    run_data_stage(cfg, tmp_path / "data", progress=False)
+    assert built == [("template", 3, 2, 7.5)]
+    # How the backend is called changes no output: the finished stage stays current.
+    patient = cfg.model_copy(update={"concurrency": 1, "max_retries": 9, "timeout_s": 600.0})
+    run_data_stage(patient, tmp_path / "data", progress=False)
+    assert len(built) == 1

@@ -2,6 +2,7 @@
 
 import pytest
 
+from telcotune.config import ClientSettings
 from telcotune.llm.base import ChatRequest, PermanentLLMError, TransientLLMError
 from telcotune.llm.client import build_client
 from telcotune.llm.openai_compat import OpenAICompatBackend
@@ -28,14 +29,19 @@ def no_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
 
 
-def client_for(server, tmp_path, **kw):
-    kw.setdefault("sleep", Sleeps())
-    return build_client(f"openai:test-model@{server.base_url}", cache_dir=tmp_path / "llm", **kw)
+def client_for(server, tmp_path, *, base_delay_s=1.0, use_cache=True, **settings):
+    """A client of the fake server whose waits are recorded (`client.retry.sleep`), not slept."""
+    return build_client(f"openai:test-model@{server.base_url}", ClientSettings(**settings),
+                        cache_dir=tmp_path / "llm", use_cache=use_cache, sleep=Sleeps(), base_delay_s=base_delay_s)
+
+
+def openai_backend(model: str, base_url: str | None = None) -> OpenAICompatBackend:
+    return OpenAICompatBackend(model, base_url, timeout_s=5.0, concurrency=1)
 
 
 def test_success_maps_request_and_usage(no_key):
     with FakeOpenAIServer([ok("Restart the router.", prompt_tokens=21, completion_tokens=4)]) as server:
-        backend = OpenAICompatBackend("test-model", server.base_url)
+        backend = openai_backend("test-model", server.base_url)
         completion = backend.complete(ask("No internet", temperature=0.2, max_tokens=50, json_mode=True, seed=7))
     assert completion.text == "Restart the router."
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (21, 4)
@@ -52,13 +58,13 @@ def test_success_maps_request_and_usage(no_key):
 
 def test_official_openai_requires_key_and_names_the_variable(no_key):
     with pytest.raises(PermanentLLMError, match="OPENAI_API_KEY"):
-        OpenAICompatBackend("gpt-4o-mini").complete(ask("hi"))
+        openai_backend("gpt-4o-mini").complete(ask("hi"))
 
 
 def test_known_model_is_priced(monkeypatch):
-    backend = OpenAICompatBackend("gpt-4o-mini-2024-07-18")
+    backend = openai_backend("gpt-4o-mini-2024-07-18")
     assert backend._usage({"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000}).cost_usd == pytest.approx(0.75)
-    assert OpenAICompatBackend("gpt-4o-audio-preview")._usage({"prompt_tokens": 5}).cost_usd is None
+    assert openai_backend("gpt-4o-audio-preview")._usage({"prompt_tokens": 5}).cost_usd is None
 
 
 def test_429_then_success_waits_retry_after(no_key, tmp_path):
@@ -196,14 +202,14 @@ class FlakyBatcher:
 
 def test_retry_delegates_whole_batches_to_a_batching_backend():
     inner, sleeps = FlakyBatcher(), Sleeps()
-    client = RetryingClient(inner, sleep=sleeps)
+    client = RetryingClient(inner, max_retries=5, concurrency=1, sleep=sleeps)
     results = client.complete_many([ask(str(i)) for i in range(4)])
     assert inner.batches == [4, 1] and sleeps == [0.5] and client.retries == 1
     assert [r.text for r in results] == ["again", "r1", "r2", "r3"]
 
 
 def test_backoff_is_capped_and_honours_retry_after_cap():
-    client = RetryingClient(FlakyBatcher(), base_delay_s=1.0, max_delay_s=4.0)
+    client = RetryingClient(FlakyBatcher(), max_retries=5, concurrency=1, base_delay_s=1.0, max_delay_s=4.0)
     assert all(0 <= client.delay_s(n, None) <= 4.0 for n in range(10))
     assert client.delay_s(0, 100.0) == 4.0 and client.delay_s(0, 2.5) == 2.5
 
@@ -211,37 +217,40 @@ def test_backoff_is_capped_and_honours_retry_after_cap():
 def test_every_layer_is_an_llm_client(no_key, tmp_path):
     from telcotune.llm.base import LLMClient
 
-    client = build_client("openai:m@http://127.0.0.1:9/v1", cache_dir=tmp_path)
+    client = build_client("openai:m@http://127.0.0.1:9/v1", ClientSettings(), cache_dir=tmp_path)
     for layer in (client, client.cache, client.retry, client.raw):
         assert isinstance(layer, LLMClient) and layer.model == "m"
 
 
 def test_default_cache_folder_is_under_telcotune_cache(no_key, isolated_cache):
     with FakeOpenAIServer() as server:
-        build_client(f"openai:m@{server.base_url}").complete(ask("q"))
+        build_client(f"openai:m@{server.base_url}", ClientSettings()).complete(ask("q"))
     assert len(list((isolated_cache / "llm").rglob("*.json"))) == 1
 
 
-def test_template_backend_gets_no_cache_and_no_retries(monkeypatch, isolated_cache):
-    import sys
-    import types
-
+def test_a_registered_backend_gets_no_cache_and_no_retries(monkeypatch, isolated_cache):
+    from telcotune.llm import spec
     from telcotune.llm.base import Completion, Usage
 
-    class TemplateBackend:
-        backend, model = "template", "template"
+    class Offline:
+        backend, model = "offline", "offline-v1"
 
         def complete_many(self, requests):
-            return [Completion("templated", Usage(0, 0, 0.0), "template", "template") for _ in requests]
+            return [Completion("written", Usage(0, 0, 0.0), "offline", "offline-v1") for _ in requests]
 
-    module = types.ModuleType("telcotune.data.template")
-    module.TemplateBackend = TemplateBackend
-    monkeypatch.setitem(sys.modules, "telcotune.data.template", module)
-    client = build_client("template")
+    monkeypatch.setattr(spec, "_REGISTERED", {"offline": Offline})
+    client = build_client("offline", ClientSettings())
     assert client.cache is None and client.retry is None
-    assert client.complete(ask("q")).text == "templated"
+    assert client.complete(ask("q")).text == "written"
     assert not isolated_cache.exists()
     assert client.stats()["calls"] == 1 and client.stats()["cost_usd"] == 0.0
+
+
+def test_the_settings_reach_retries_timeout_and_concurrency(no_key, tmp_path):
+    settings = ClientSettings(concurrency=3, max_retries=7, timeout_s=9.5)
+    client = build_client("openai:m@http://127.0.0.1:9/v1", settings, cache_dir=tmp_path)
+    assert (client.retry.max_retries, client.retry.concurrency) == (7, 3)
+    assert (client.raw.timeout_s, client.raw.concurrency) == (9.5, 3)
 
 
 def test_retry_after_header_forms():

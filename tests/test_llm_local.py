@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from telcotune.config import ClientSettings
 from telcotune.generation import generate_batch, stop_token_ids
 from telcotune.llm.base import ChatRequest
 from telcotune.llm.client import build_client
@@ -128,7 +129,7 @@ def test_stops_at_end_of_turn_and_counts_only_tokens_before_it(model_and_tokeniz
 
 
 def test_local_backend_returns_real_token_counts(tiny_model_dir, tmp_path):
-    client = build_client(f"local:{tiny_model_dir}", cache_dir=tmp_path / "llm")
+    client = build_client(f"local:{tiny_model_dir}", ClientSettings(), cache_dir=tmp_path / "llm")
     requests = [ChatRequest(messages=tuple(c), temperature=0.0, max_tokens=5) for c in CONVERSATIONS[:3]]
     results = client.complete_many(requests)
     tokenizer = load_tokenizer(tiny_model_dir)
@@ -144,3 +145,29 @@ def test_local_backend_returns_real_token_counts(tiny_model_dir, tmp_path):
     assert client.raw._loaded is loaded  # the model is loaded once
     stats = client.stats()
     assert stats["cost_usd"] is None and stats["prompt_tokens"] > 0 and stats["cache_hits"] == 1
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_trust_remote_code_reaches_from_pretrained(tiny_model_dir, tmp_path, monkeypatch, trusted):
+    import transformers
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_model(path, **kw):
+        seen["model"] = kw["trust_remote_code"]
+        return SimpleNamespace()
+
+    def fake_tokenizer(path, **kw):
+        seen["tokenizer"] = kw["trust_remote_code"]
+        raise Stop  # loading went far enough: nothing is generated from a fake model
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", fake_model)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fake_tokenizer)
+    client = build_client(f"local:{tiny_model_dir}", ClientSettings(), trust_remote_code=trusted,
+                          cache_dir=tmp_path / "llm")
+    with pytest.raises(Stop):
+        client.complete(ChatRequest(messages=(CONVERSATIONS[0][0],), max_tokens=3))
+    assert seen == {"model": trusted, "tokenizer": trusted}

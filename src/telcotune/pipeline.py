@@ -7,16 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .config import ExperimentConfig, apply_overrides, load_config
 from .artifacts.io import write_record
+from .config import ExperimentConfig, resolve_config
 from .paths import StudyPaths
 
 console = Console(stderr=True)
-
-
-def data_config(config_path: Path | None, overrides: dict) -> ExperimentConfig:
-    cfg = load_config(config_path) if config_path else ExperimentConfig()
-    return apply_overrides(cfg, "data", overrides)
 
 
 def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
@@ -24,7 +19,7 @@ def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
 
 
 def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True) -> StudyPaths:
-    cfg = load_config(config_path)  # every section and sweep run validated before any work
+    cfg = resolve_config(config_path, {})  # every section and sweep run validated before any work
     paths = study_paths(cfg, workdir)
     paths.root.mkdir(parents=True, exist_ok=True)
     write_record(paths.resolved_config, cfg)
@@ -41,7 +36,8 @@ def run_study(config_path: Path, workdir: Path | None = None, progress: bool = T
 def _data(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .data.stage import run_data_stage
 
-    stats = run_data_stage(cfg.data, paths.data, energy=cfg.energy, progress=progress)
+    stats = run_data_stage(cfg.data, paths.data, energy=cfg.energy, progress=progress,
+                           trust_remote_code=cfg.model.trust_remote_code)
     console.print(f"data: {stats.conversations} conversations, splits {stats.splits}")
 
 

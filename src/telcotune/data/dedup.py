@@ -1,18 +1,19 @@
-"""Exact and near-duplicate removal: normalised-text hashes, then MinHash with banded LSH over
-word 5-grams (deterministic: crc32 shingle hashes and seeded permutations)."""
+"""Exact and near-duplicate removal: normalised-text hashes, then word 5-gram Jaccard similarity,
+with datasketch's MinHash LSH finding the candidates (deterministic: crc32 shingle hashes,
+seeded permutations)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import zlib
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from datasketch import MinHash, MinHashLSH
 
-_PRIME = (1 << 31) - 1  # a, b, h < 2^31: a*h+b < 2^62 fits uint64, and the modulus wraps often
 _WORD = re.compile(r"[a-z0-9']+")
+_PERMUTATION_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -21,36 +22,40 @@ class DedupResult:
     exact: list[int]
     """Indices removed as exact duplicates of an earlier text."""
     near: list[int]
-    """Indices removed as near duplicates (estimated Jaccard >= threshold) of an earlier text."""
+    """Indices removed as near duplicates (Jaccard >= threshold) of an earlier kept text."""
 
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _shingles(words: list[str], n: int) -> np.ndarray:
+def _shingle_hashes(words: list[str], n: int) -> list[int]:
+    """crc32 hashes of the text's distinct word n-grams (one n-gram for a shorter text)."""
     grams = {" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
-    return np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+    return [zlib.crc32(g.encode()) for g in grams]
 
 
-class MinHasher:
-    def __init__(self, num_perm: int = 64, seed: int = 1):
-        rng = np.random.default_rng(seed)
-        self.a = rng.integers(1, _PRIME, size=num_perm, dtype=np.uint64)
-        self.b = rng.integers(0, _PRIME, size=num_perm, dtype=np.uint64)
-
-    def signature(self, hashes: np.ndarray) -> np.ndarray:
-        return ((np.outer(hashes % _PRIME, self.a) + self.b) % _PRIME).min(axis=0)
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sets of hashes."""
+    a, b = np.unique(a), np.unique(b)  # distinct n-grams can share a crc32 (rarely)
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    return shared / (len(a) + len(b) - shared)
 
 
 def deduplicate(texts: list[str], threshold: float = 0.85, shingle_words: int = 5,
                 num_perm: int = 64, bands: int = 8) -> DedupResult:
-    rows = num_perm // bands
-    hasher = MinHasher(num_perm)
+    """Keep the first of each group of duplicates. LSH proposes the kept texts that share a
+    band of MinHash values with a text; the exact Jaccard of their shingle sets decides, so an
+    estimate's noise never removes a conversation that is not a near duplicate."""
+    # The shingles are hashed once with crc32 (six times cheaper than datasketch's default
+    # sha1) and MinHash takes those hashes as they are (`hashfunc=int`). One MinHash is
+    # cleared and refilled for each text: the index keeps only its band hashes, and building a
+    # MinHash per text would re-check its permutations every time.
+    sig = MinHash(num_perm=num_perm, seed=_PERMUTATION_SEED, hashfunc=int)
+    lsh = MinHashLSH(num_perm=num_perm, params=(bands, num_perm // bands))
     seen_exact: set[str] = set()
-    buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
-    signatures: dict[int, np.ndarray] = {}
-    keep, exact, near = [], [], []
+    kept: dict[int, np.ndarray] = {}
+    exact, near = [], []
     for i, text in enumerate(texts):
         words = _words(text)
         digest = hashlib.sha1(" ".join(words).encode()).hexdigest()
@@ -58,14 +63,13 @@ def deduplicate(texts: list[str], threshold: float = 0.85, shingle_words: int = 
             exact.append(i)
             continue
         seen_exact.add(digest)
-        sig = hasher.signature(_shingles(words, shingle_words))
-        keys = [(b, sig[b * rows:(b + 1) * rows].tobytes()) for b in range(bands)]
-        candidates = list({j for key in keys for j in buckets.get(key, ())})
-        if candidates and (np.stack([signatures[j] for j in candidates]) == sig).mean(axis=1).max() >= threshold:
+        hashes = _shingle_hashes(words, shingle_words)
+        sig.clear()
+        sig.update_batch(hashes)
+        shingles = np.array(hashes, dtype=np.uint32)
+        if any(jaccard(shingles, kept[j]) >= threshold for j in lsh.query(sig)):
             near.append(i)
             continue
-        keep.append(i)
-        signatures[i] = sig
-        for key in keys:
-            buckets[key].append(i)
-    return DedupResult(keep=keep, exact=exact, near=near)
+        kept[i] = shingles
+        lsh.insert(i, sig)
+    return DedupResult(keep=list(kept), exact=exact, near=near)

@@ -1,12 +1,24 @@
-"""Generation requests: one `ChatRequest` per conversation plan, for any backend."""
+"""Generation requests: one `PlannedRequest` per conversation plan, for any backend."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..llm.base import ChatRequest
 from ..prompts import load_prompt
 from .plan import ConversationPlan
 
 PROMPT_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class PlannedRequest(ChatRequest):
+    """A generation request that also carries its plan: LLM backends read the prompt, the
+    offline `template` backend writes from the plan."""
+
+    plan: dict[str, Any] = field(kw_only=True, compare=False)
+    """`ConversationPlan.to_dict()`. Not part of the cache key: the prompt is."""
 
 
 def _misconception_line(plan: ConversationPlan) -> str:
@@ -16,7 +28,7 @@ def _misconception_line(plan: ConversationPlan) -> str:
             "The assistant politely corrects it.\n")
 
 
-def generation_request(plan: ConversationPlan, temperature: float = 0.9) -> ChatRequest:
+def generation_request(plan: ConversationPlan, temperature: float = 0.9) -> PlannedRequest:
     sc = plan.scenario
     term = sc.term
     text = load_prompt("generation", PROMPT_VERSION).format(
@@ -33,7 +45,7 @@ def generation_request(plan: ConversationPlan, temperature: float = 0.9) -> Chat
         turns=plan.customer_turns,
         misconception=_misconception_line(plan),
     )
-    return ChatRequest(
+    return PlannedRequest(
         messages=({"role": "user", "content": text},),
         temperature=temperature,
         max_tokens=1500,

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..config import DataConfig
+from ..config import CLIENT_SETTINGS, DataConfig
 from ..energy import make_meter, window
 from ..artifacts.data import ConversationRow, DataStats
 from ..artifacts.io import read_record, write_record, write_rows
@@ -30,6 +30,7 @@ from .prompting import PROMPT_VERSION, generation_request
 from .scenarios import build_scenarios
 from .split import SPLITS, assign_splits
 from .stats import build_stats
+from .template import TemplateBackend  # noqa: F401  (importing it registers the `template` backend)
 from .validate import validate_conversation
 
 STAGE = "data"
@@ -51,13 +52,14 @@ def _check_ood_terms(glossary: Glossary, cfg: DataConfig) -> None:
 
 def data_fingerprint(cfg: DataConfig) -> str:
     """What the data stage's output depends on besides the glossary file itself."""
-    return hash_obj({"data": cfg.model_dump(mode="json", exclude={"concurrency"}),
+    return hash_obj({"data": cfg.model_dump(mode="json", exclude=set(CLIENT_SETTINGS)),
                      "prompt_version": PROMPT_VERSION})
 
 
 def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = True,
-                   client=None) -> DataStats:
-    """Build the data set in `out`; skipped when `out` holds a current one. Returns its stats."""
+                   client=None, trust_remote_code: bool = False) -> DataStats:
+    """Build the data set in `out`; skipped when `out` holds a current one. Returns its stats.
+    `trust_remote_code`: the study's `model.trust_remote_code`, for a `local:` generator."""
     glossary = load_glossary(cfg.glossary_path())  # fails before anything is written
     _check_ood_terms(glossary, cfg)
     paths = DataPaths(Path(out))
@@ -65,13 +67,14 @@ def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = 
     if stage.current:
         console.print(f"data: {paths.root} is current, skipping")
         return read_record(paths.stats, DataStats)
+    # A bad spec or a missing SDK fails here, before anything is written.
+    client = client or build_client(cfg.backend, cfg, trust_remote_code=trust_remote_code)
     scenarios = build_scenarios(glossary)
     if not scenarios:
         raise GlossaryError(f"{cfg.glossary_path()}: no scenarios left after exclusions (every term x cause x "
                             f"context cell is excluded); nothing was written")
     plans = plan_conversations(scenarios, cfg.per_scenario, cfg.seed, cfg.mistake_rate, cfg.max_turns)
     meter = make_meter(energy) if energy is not None else None
-    client = client or build_client(cfg.backend, concurrency=cfg.concurrency)
     with stage:
         started = time.perf_counter()
         if meter is not None:

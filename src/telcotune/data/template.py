@@ -1,8 +1,9 @@
 """The offline `template` backend: writes grounded support conversations from the glossary
 fields of a conversation plan, deterministically for the plan's seed.
 
-It answers the same `ChatRequest` as an LLM backend (reading `request.plan` instead of the
-prompt) and returns the same JSON reply, so both go through one validation path.
+It answers the same request as an LLM backend (a `PlannedRequest`, reading its plan instead of
+the prompt) and returns the same JSON reply, so both go through one validation path. Importing
+this module registers it with the LLM backend factory as the spec `template`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import time
 from typing import Any
 
 from ..llm.base import ChatRequest, Completion, LLMError, PermanentLLMError, Usage
+from ..llm.spec import register_backend
 from .guidance import CAUSE_NOTES, CAUSE_STEPS, CONTEXT_NOTES, CONTEXT_STEPS
 from .phrasing import capitalize, clause, sentence, term_in_sentence, to_me, to_you
+from .prompting import PlannedRequest
 
 CONTEXT_PHRASES = {
     "home": ["I'm at home", "this is at my house", "I'm at home right now", "here at my flat"],
@@ -302,8 +305,9 @@ class TemplateBackend:
 
     def complete(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
-        if request.plan is None:
-            raise PermanentLLMError("the template backend writes from a conversation plan; request.plan is empty")
+        if not isinstance(request, PlannedRequest):
+            raise PermanentLLMError("the template backend writes from a conversation plan; "
+                                    "it answers the data stage's generation requests only")
         text = json.dumps({"messages": TemplateWriter(request.plan).conversation()}, ensure_ascii=False)
         usage = Usage(prompt_tokens=0, completion_tokens=len(text.split()), cost_usd=0.0)
         return Completion(text=text, usage=usage, backend=self.backend, model=self.model,
@@ -317,3 +321,6 @@ class TemplateBackend:
             except LLMError as exc:
                 out.append(exc)
         return out
+
+
+register_backend("template", TemplateBackend)

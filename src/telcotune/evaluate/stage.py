@@ -81,7 +81,7 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
         judgments: dict[str, list[Judgment]] = {}
         for spec in judges_cfg.panel:
-            judge = make_judge(spec, judges_cfg, _term_groups(scenarios))
+            judge = make_judge(spec, judges_cfg, _term_groups(scenarios), trust_remote_code=model.trust_remote_code)
             judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
 
         sets: dict[str, set[str]] = {}

@@ -49,11 +49,12 @@ def _conversation(item) -> dict:
     return {"messages": item.context.messages, "misconception": item.context.misconception}
 
 
-def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]]) -> Judge:
+def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]], *,
+               trust_remote_code: bool = False) -> Judge:
     """`term_groups`: every glossary term with its expansion and aliases (the rubric counts
-    telecom terms an answer brings in from outside its scenario)."""
+    telecom terms an answer brings in from outside its scenario). `trust_remote_code`: the
+    study's `model.trust_remote_code`, for a `local:` judge's model."""
     if spec == RUBRIC:
         return RubricPanelJudge(term_groups)
-    client = build_client(spec, max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
-                          concurrency=cfg.concurrency)
+    client = build_client(spec, cfg, trust_remote_code=trust_remote_code)
     return LLMJudge(spec, client)

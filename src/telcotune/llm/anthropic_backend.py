@@ -31,6 +31,7 @@ _TRANSIENT_STATUS = {408, 409, 429}
 
 class AnthropicBackend(SdkBackend):
     backend = "anthropic"
+    sdk_module = sdk_package = "anthropic"
 
     def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
         return client.messages.create(**kwargs)

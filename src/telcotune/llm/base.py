@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import TelcotuneError
@@ -32,9 +32,6 @@ class ChatRequest:
     """Start of the assistant's reply, continued by the model (the local backend; remote
     backends ignore it). Keeps a small local judge on the JSON track. The completion's text
     includes it."""
-    plan: dict[str, Any] | None = field(default=None, compare=False)
-    """Structured intent behind the prompt (scenario, persona, ...). Offline backends such as
-    `template` write from it; LLM backends ignore it. Not part of the cache key: the prompt is."""
 
     def cache_key(self, backend: str, model: str) -> str:
         return hash_obj({

@@ -3,8 +3,8 @@ cache, and meters what was spent:
 
     MeteredClient -> CachedClient -> RetryingClient -> backend
 
-The `template` backend is offline and deterministic, so it gets neither cache nor retries
-(regenerating is faster than reading a cache file).
+A registered backend (the data stage's `template` writer) is offline and deterministic, so it
+gets neither cache nor retries (regenerating is faster than reading a cache file).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import ClientSettings
 from ..paths import llm_cache
 from .base import ChatRequest, Completion, LLMError, complete_one
 from .cache import CachedClient, ResponseCache
-from .retry import RetryingClient
-from .spec import make_client, parse_spec
+from .retry import BASE_DELAY_S, MAX_DELAY_S, RetryingClient
+from .spec import is_registered, make_client, parse_spec
 
 
 class MeteredClient:
@@ -95,18 +96,19 @@ class MeteredClient:
         self.close()
 
 
-def build_client(spec: str, *, cache_dir: str | Path | None = None, max_retries: int = 5,
-                 timeout_s: float = 120.0, concurrency: int = 4, use_cache: bool = True,
-                 sleep: Callable[[float], None] = time.sleep, base_delay_s: float = 1.0,
-                 max_delay_s: float = 60.0) -> MeteredClient:
-    """The client for a backend spec (see `spec.VALID_FORMS`), cached under `cache_dir`
-    (default: `$TELCOTUNE_CACHE/llm`)."""
+def build_client(spec: str, settings: ClientSettings, *, trust_remote_code: bool = False,
+                 cache_dir: str | Path | None = None, use_cache: bool = True,
+                 sleep: Callable[[float], None] = time.sleep, base_delay_s: float = BASE_DELAY_S,
+                 max_delay_s: float = MAX_DELAY_S) -> MeteredClient:
+    """The client for a backend spec (see `spec.valid_forms()`), calling it with `settings`
+    (concurrency, retries, timeout: the data or judges section of the config) and cached under
+    `cache_dir` (default: `$TELCOTUNE_CACHE/llm`). `trust_remote_code` reaches a `local:` model."""
     parsed = parse_spec(spec)
-    raw = make_client(parsed, timeout_s=timeout_s, concurrency=concurrency)
-    if parsed.backend == "template":
+    raw = make_client(parsed, settings, trust_remote_code=trust_remote_code)
+    if is_registered(parsed):
         return MeteredClient(raw, raw=raw)
-    retry = RetryingClient(raw, max_retries=max_retries, base_delay_s=base_delay_s, max_delay_s=max_delay_s,
-                           sleep=sleep, concurrency=concurrency)
+    retry = RetryingClient(raw, max_retries=settings.max_retries, concurrency=settings.concurrency,
+                           base_delay_s=base_delay_s, max_delay_s=max_delay_s, sleep=sleep)
     if not use_cache:
         return MeteredClient(retry, raw=raw, retry=retry)
     cache = CachedClient(retry, ResponseCache(Path(cache_dir) if cache_dir else llm_cache()))

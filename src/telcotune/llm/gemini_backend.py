@@ -31,6 +31,7 @@ _TRANSIENT_STATUS = {408, 429}
 
 class GeminiBackend(SdkBackend):
     backend = "gemini"
+    sdk_module, sdk_package = "google.genai", "google-genai"
 
     def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
         return client.models.generate_content(**kwargs)

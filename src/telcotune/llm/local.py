@@ -7,6 +7,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from ..config import GENERATION_BATCH_SIZE
 from .base import ChatRequest, Completion, LLMError, PermanentLLMError, Usage, complete_one
 
 # `json_mode` has no decoder-level equivalent here; the prompt must ask for JSON itself.
@@ -17,12 +18,12 @@ class LocalBackend:
     prefers_batching = True
     """The retry wrapper hands whole lists to `complete_many` instead of a thread pool."""
 
-    # 32, like the evaluation's answers: the offline judge scoring `make run`'s 102 answers took
-    # 48 s at 32 against 53 s at 8 here (long prompts whose shared instructions prefill once a batch).
-    def __init__(self, model_spec: str, *, batch_size: int = 32):
+    def __init__(self, model_spec: str, *, batch_size: int = GENERATION_BATCH_SIZE,
+                 trust_remote_code: bool = False):
         self.model = model_spec
         self.cache_scope = f"local:{model_spec}"
         self.batch_size = batch_size
+        self.trust_remote_code = trust_remote_code
         self._loaded: tuple[Any, Any] | None = None
         # One lock for loading and generating: torch generation on a shared model is not
         # thread-safe, and two threads loading would hold two copies in memory.
@@ -48,7 +49,8 @@ class LocalBackend:
             from ..models import load_model, load_tokenizer, resolve_model
 
             folder = resolve_model(self.model)
-            self._loaded = (load_model(folder), load_tokenizer(folder))
+            self._loaded = (load_model(folder, trust_remote_code=self.trust_remote_code),
+                            load_tokenizer(folder, trust_remote_code=self.trust_remote_code))
         return self._loaded
 
     def _run_group(self, model: Any, tokenizer: Any, requests: list[ChatRequest], indices: list[int],

@@ -17,7 +17,9 @@ from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
-from .spec import OPENAI_URL
+
+OPENAI_URL = "https://api.openai.com/v1"
+"""The base URL of OpenAI itself: the only server whose prices are known and whose key is required."""
 
 # USD per 1M tokens, standard tier, list prices as published by OpenAI in 2025. Models not
 # listed (and every custom server) get cost None rather than a guess.
@@ -39,8 +41,8 @@ class OpenAICompatBackend:
     backend = "openai"
     prefers_batching = False
 
-    def __init__(self, model: str, base_url: str | None = None, *, api_key_env: str = "OPENAI_API_KEY",
-                 timeout_s: float = 120.0, concurrency: int = 4):
+    def __init__(self, model: str, base_url: str | None = None, *, timeout_s: float, concurrency: int,
+                 api_key_env: str = "OPENAI_API_KEY"):
         self.model = model
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
         self.is_official = self.base_url == OPENAI_URL

@@ -16,10 +16,16 @@ from collections.abc import Callable
 from .base import ChatRequest, Completion, LLMError, TransientLLMError, map_concurrently
 
 
+BASE_DELAY_S = 1.0
+"""Ceiling of the first retry's wait; it doubles with each retry."""
+MAX_DELAY_S = 60.0
+"""Longest wait before a retry, also when the server's Retry-After asks for more."""
+
+
 class RetryingClient:
-    def __init__(self, inner, max_retries: int = 5, base_delay_s: float = 1.0, max_delay_s: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 concurrency: int = 4):
+    def __init__(self, inner, *, max_retries: int, concurrency: int, base_delay_s: float = BASE_DELAY_S,
+                 max_delay_s: float = MAX_DELAY_S, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None):
         self.inner = inner
         self.backend = inner.backend
         self.model = inner.model

@@ -1,20 +1,38 @@
-"""What the SDK-based backends (Anthropic, Gemini) share: settings, the lazily built SDK
-client, one call timed and its errors mapped, and concurrent `complete_many`."""
+"""What the SDK-based backends (Anthropic, Gemini) share: settings, a check that the SDK (an
+optional extra) is installed, the lazily built SDK client, one call timed and its errors
+mapped, and concurrent `complete_many`."""
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from typing import Any
 
+from ..errors import ConfigError
 from .base import ChatRequest, Completion, LLMError, map_concurrently
+
+
+def require_sdk(module: str, package: str, extra: str, spec: str) -> None:
+    """Fail now, with the command that fixes it, when an optional SDK is not installed."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package, or a module without a spec
+        found = False
+    if not found:
+        raise ConfigError(f"{spec}: the {package} package is not installed; "
+                          f"install it with: pip install 'telcotune[{extra}]'")
 
 
 class SdkBackend:
     backend = ""
+    """Also the name of the package extra that installs the SDK."""
+    sdk_module = ""
+    sdk_package = ""
     prefers_batching = False
 
-    def __init__(self, model: str, *, timeout_s: float = 120.0, concurrency: int = 4):
+    def __init__(self, model: str, *, timeout_s: float, concurrency: int):
+        require_sdk(self.sdk_module, self.sdk_package, self.backend, f"{self.backend}:{model}")
         self.model = model
         self.timeout_s = timeout_s
         self.concurrency = concurrency

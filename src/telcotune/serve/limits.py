@@ -8,26 +8,40 @@ most `concurrency` requests (one generating, the rest waiting) hold memory at an
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+
+
+def _limit(default: int, help_text: str) -> int:
+    return field(default=default, metadata={"help": help_text})
 
 
 @dataclass(frozen=True)
 class ServeLimits:
-    max_input_tokens: int = 2048
-    """Longest chat-templated conversation, in tokens (413 beyond)."""
-    max_new_tokens: int = 512
-    """Largest max_tokens a request may ask for (422 beyond)."""
-    default_new_tokens: int = 256
-    """Reply length when the request gives no max_tokens."""
-    max_body_bytes: int = 1_000_000
-    """Largest request body (413 beyond)."""
-    concurrency: int = 2
-    """Requests in the server at once, generating or waiting for the model (503 beyond)."""
+    """The server's limits; `telcotune serve` takes its option defaults and help texts from
+    these fields (`option_help`)."""
+
+    max_input_tokens: int = _limit(2048, "Longest conversation a request may send, chat-templated, in tokens (413 beyond).")
+    max_new_tokens: int = _limit(512, "Largest max_tokens a request may ask for (422 beyond).")
+    default_new_tokens: int = _limit(256, "Reply length when a request gives no max_tokens.")
+    max_body_bytes: int = _limit(1_000_000, "Largest request body, in bytes (413 beyond).")
+    concurrency: int = _limit(2, "Requests in the server at once, one generating and the others waiting for the model (503 beyond).")
 
     def __post_init__(self) -> None:
-        for name in ("max_input_tokens", "max_new_tokens", "default_new_tokens", "max_body_bytes", "concurrency"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+        for f in fields(self):
+            if getattr(self, f.name) < 1:
+                raise ValueError(f"{f.name} must be at least 1")
+
+    @classmethod
+    def capped(cls, *, max_input_tokens: int, max_new_tokens: int, concurrency: int) -> "ServeLimits":
+        """The limits `telcotune serve` was given; a request without max_tokens gets the default
+        reply length, or the cap when that is lower."""
+        return cls(max_input_tokens=max_input_tokens, max_new_tokens=max_new_tokens, concurrency=concurrency,
+                   default_new_tokens=min(cls.default_new_tokens, max_new_tokens))
+
+
+def option_help(name: str) -> str:
+    """The help text of the ServeLimits field `name`, for the command-line option that sets it."""
+    return next(f.metadata["help"] for f in fields(ServeLimits) if f.name == name)
 
 
 class Slot:

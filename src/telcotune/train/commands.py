@@ -10,29 +10,9 @@ from rich.table import Table
 
 from ..artifacts.run import RunMetrics
 from ..artifacts.sweep import SweepRow
-from ..config import ExperimentConfig, apply_overrides, expand_sweep, load_config
-from ..errors import ConfigError
+from ..config import ExperimentConfig, expand_sweep
 
 console = Console(stderr=True)
-
-
-def base_config(config_path: Path | None, train_overrides: dict[str, Any],
-                model: str | None = None, meter: str | None = None) -> ExperimentConfig:
-    """The experiment config (a YAML's, else the defaults) with command-line overrides.
-    `--epochs` and `--max-steps` together are an error; `--epochs` alone clears a max_steps
-    that came from the YAML (otherwise it would silently win)."""
-    if train_overrides.get("epochs") is not None and train_overrides.get("max_steps") is not None:
-        raise ConfigError("--epochs and --max-steps: give one (max_steps overrides epochs)")
-    cfg = load_config(config_path) if config_path else ExperimentConfig()
-    overrides = {k: v for k, v in train_overrides.items() if v is not None}
-    if "epochs" in overrides:
-        overrides["max_steps"] = None
-    cfg = apply_overrides(cfg, "train", overrides)
-    if model is not None:
-        cfg = apply_overrides(cfg, "model", {"spec": model})
-    if meter is not None:
-        cfg = apply_overrides(cfg, "energy", {"meter": meter})
-    return cfg
 
 
 def train_command(data: Path, out: Path, cfg: ExperimentConfig, progress: bool = True) -> RunMetrics:
