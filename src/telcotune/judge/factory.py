@@ -9,6 +9,8 @@ from .base import Judge, Judgment, PairItem, PointwiseItem, winner_of
 from .llm_judge import LLMJudge
 
 RUBRIC = "rubric"
+RUBRIC_VERSION = "rubric-v2"
+"""v2: scores against the glossary entry and the conversation only (no generator guidance)."""
 
 
 class RubricPanelJudge:
@@ -28,7 +30,8 @@ class RubricPanelJudge:
             score = self.rubric.score(item.answer, item.context.scenario or {}, _conversation(item))
             out.append(Judgment(judge=self.name, protocol="pointwise", prompt_id=item.context.prompt_id,
                                 runs=[item.run], status="ok", scores=dict(score.criteria),
-                                overall=score.overall, rationale=score.rationale, prompt_version="rubric-v1"))
+                                overall=score.overall, rationale=score.rationale, prompt_version=RUBRIC_VERSION,
+                                method="rule"))
         return out
 
     def pairwise(self, items: list[PairItem]) -> list[Judgment]:
@@ -41,7 +44,7 @@ class RubricPanelJudge:
                                 runs=[item.run_a, item.run_b], order=item.order, status="ok", verdict=verdict,
                                 winner=winner_of(verdict, item.run_a, item.run_b),
                                 rationale=f"rubric overall {result.a.overall:.2f} vs {result.b.overall:.2f}",
-                                prompt_version="rubric-v1"))
+                                prompt_version=RUBRIC_VERSION, method="rule"))
         return out
 
 
