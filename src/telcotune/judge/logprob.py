@@ -129,7 +129,10 @@ def score_position(completion: Completion, key: re.Pattern[str]) -> int:
     text = completion.text
     before = text[: len(text) - len(covered)] if text.endswith(covered) else ""
     for index, position in enumerate(positions):
-        if key.search(before) and position.token.strip().strip('"').strip():
+        # A blank token (" " before the digit) is not the value, unless it is all there is: a
+        # local judge's one-token reply holds the distribution at the score position, whatever won.
+        blank = not position.token.strip().strip('"').strip()
+        if key.search(before) and (not blank or index == len(positions) - 1):
             return index
         before += position.token
     raise NoScoreToken("the reply has no score where the prompt asked for it")
