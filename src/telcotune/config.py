@@ -190,8 +190,8 @@ class EvalConfig(Section):
 
 
 class JudgesConfig(Section):
-    panel: list[str] = Field(default_factory=lambda: ["rubric", "local:smollm2-135m-instruct"])
-    """Judge specs: `rubric`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
+    panel: list[str] = Field(default_factory=lambda: ["rubric", "semantic", "local:smollm2-135m-instruct"])
+    """Judge specs: `rubric`, `semantic`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
     concurrency: int = Field(4, ge=1)
     """Concurrent judge requests (remote judges)."""
     max_retries: int = Field(5, ge=0)

@@ -1,5 +1,5 @@
-"""Judge specs -> judges: `rubric` (offline, reference-guided) or an LLM through the shared
-client (`local:`, `openai:`, `anthropic:`, `gemini:`)."""
+"""Judge specs -> judges: `rubric` (offline, reference-guided), `semantic` (offline, sentence
+embeddings) or an LLM through the shared client (`local:`, `openai:`, `anthropic:`, `gemini:`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from ..config import JudgesConfig
 from ..llm.client import build_client
 from .base import Judge, Judgment, PairItem, PointwiseItem, winner_of
 from .llm_judge import LLMJudge
+from .semantic import SEMANTIC, SemanticJudge
 
 RUBRIC = "rubric"
 RUBRIC_VERSION = "rubric-v2"
@@ -57,6 +58,8 @@ def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]]) -> Ju
     telecom terms an answer brings in from outside its scenario)."""
     if spec == RUBRIC:
         return RubricPanelJudge(term_groups)
+    if spec == SEMANTIC:
+        return SemanticJudge()
     client = build_client(spec, max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
                           concurrency=cfg.concurrency)
     return LLMJudge(spec, client)
