@@ -23,7 +23,9 @@ CONVERSATIONS = [
     [{"role": "system", "content": "Judge the answer."}, {"role": "user", "content": "Check the APN settings."}],
     [{"role": "system", "content": "Judge the answer."}, {"role": "user", "content": "Reset the router and check the cable."}],
     [{"role": "system", "content": "Judge the answer."}, {"role": "user", "content": "Roaming charges apply."}],
+    [{"role": "system", "content": "Judge the answer."}, {"role": "user", "content": "Check the APN settings and restart."}],
 ]
+"""The first and last share a long prefix: the walk through the cache reuses it."""
 
 
 def reference_distribution(model, tokenizer, ids: list[int], top_k: int) -> dict[str, float]:
@@ -43,10 +45,10 @@ def test_one_forward_pass_matches_a_full_forward(tiny_model_dir, batch_size):
 
     model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
     prefill, probe = '{"overall": ', "1"
-    results = next_token_logprobs(model, tokenizer, CONVERSATIONS, top_k=5, prefills=[prefill] * 3,
-                                  probes=[probe, None, probe], batch_size=batch_size)
+    results = next_token_logprobs(model, tokenizer, CONVERSATIONS, top_k=5, prefills=[prefill] * 4,
+                                  probes=[probe, None, probe, None], batch_size=batch_size)
     probe_ids = tokenizer(probe, add_special_tokens=False)["input_ids"]
-    for conversation, result, probed in zip(CONVERSATIONS, results, (True, False, True)):
+    for conversation, result, probed in zip(CONVERSATIONS, results, (True, False, True, False)):
         ids = prompt_ids(tokenizer, conversation, prefill)
         want = reference_distribution(model, tokenizer, ids, 5)
         assert set(result.top) == set(want)

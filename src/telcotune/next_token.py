@@ -2,9 +2,13 @@
 
 A judge that asks for its score first needs only the distribution of the token after
 `{"overall": ` (G-Eval's probability-weighted score): one forward pass over the prompt gives it,
-where generating a JSON reply took 60 decoding steps. The prompts of a batch share their
-instructions, so the shared token prefix is run once per batch and each prompt continues from
-it (`prefill.shared_prefix`); only the last positions go through the LM head.
+where generating a JSON reply took 60 decoding steps. Judge prompts share most of their tokens:
+every prompt starts with the same instructions, and the answers of all runs to one evaluation
+prompt share its reference and conversation, only the answer at the end differs. So prompts are
+run in sorted order through one KV cache that keeps the longest common prefix with the previous
+prompt and computes only the rest (a prefix tree walked depth first); only the last positions
+go through the LM head. With 17 runs on one prompt, the conversation is computed once, not 17
+times.
 
 A `probe` (token text appended after the prompt) is teacher-forced in the same pass: the
 distributions after each of its tokens come out of the same forward pass, e.g. the chance that
@@ -19,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .generation import prompt_ids
-from .prefill import shared_prefix
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class NextTokens:
 def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dict]], *, top_k: int,
                         prefills: list[str | None] | None = None, probes: list[str | None] | None = None,
                         batch_size: int = 32) -> list[NextTokens]:
+    """`batch_size`: prompts timed together (their `latency_s`); the cache carries over."""
     """Distributions after each chat-templated conversation (assistant turn opened, its prefill
     begun), in input order."""
     import torch
@@ -57,11 +61,11 @@ def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dic
     model.eval()
     try:
         with torch.inference_mode():
+            walker = _PrefixWalker(model)
             for start in range(0, len(order), batch_size):
                 chunk = order[start:start + batch_size]
                 started = time.perf_counter()
-                rows = _batch(model, [prompts[i] + probe_ids[i] for i in chunk],
-                              [len(probe_ids[i]) for i in chunk], top_k)
+                rows = [walker.logprobs(prompts[i] + probe_ids[i], len(probe_ids[i]), top_k) for i in chunk]
                 latency_s = time.perf_counter() - started
                 for i, (values, ids) in zip(chunk, rows):
                     tops = [decode.top(v, t) for v, t in zip(values, ids)]
@@ -73,28 +77,43 @@ def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dic
     return results  # type: ignore[return-value]
 
 
-def _batch(model: Any, sequences: list[list[int]], n_probe: list[int], top_k: int) -> list[tuple[Any, Any]]:
-    """(top log-probabilities, their token ids), each (1 + probe length, top_k), per sequence."""
-    import torch
-    from transformers import DynamicCache
+class _PrefixWalker:
+    """One KV cache walked through prompts in sorted order: each prompt reuses the longest prefix
+    it shares with the one before and runs only the rest."""
 
-    device = model.device
-    # Every sequence keeps its prompt's last token and its probe out of the prefix: their logits are wanted.
-    prefix = shared_prefix(sequences)[:min(len(s) - n - 1 for s, n in zip(sequences, n_probe))]
-    cache = DynamicCache(config=model.config)
-    if prefix:
-        model.get_decoder()(input_ids=torch.tensor([prefix], device=device), past_key_values=cache, use_cache=True)
-    out = []
-    for tokens, probe in zip(sequences, n_probe):
-        rest = tokens[len(prefix):]
-        positions = torch.arange(len(prefix), len(tokens), device=device)[None]
-        keep = probe + 1  # the prompt's last position, then one per probe token
-        logits = model(input_ids=torch.tensor([rest], device=device), position_ids=positions,
-                       past_key_values=cache, use_cache=True, logits_to_keep=keep).logits[0, -keep:]
-        cache.crop(-len(rest))  # back to the shared prefix for the next prompt
+    def __init__(self, model: Any):
+        from transformers import DynamicCache
+
+        self.model = model
+        self.cache = DynamicCache(config=model.config)
+        self.held: list[int] = []
+        """The tokens whose keys and values the cache holds."""
+
+    def logprobs(self, tokens: list[int], n_probe: int, top_k: int) -> tuple[list[list[float]], list[list[int]]]:
+        """(top log-probabilities, their token ids), each (1 + n_probe, top_k): after the prompt's
+        last token, then after each probe token."""
+        import torch
+
+        keep = n_probe + 1  # these positions' logits are wanted, so they are run, never reused
+        common = min(_common_length(self.held, tokens), len(tokens) - keep)
+        if len(self.held) > common:
+            self.cache.crop(common - len(self.held))
+        device = self.model.device
+        rest = tokens[common:]
+        positions = torch.arange(common, len(tokens), device=device)[None]
+        logits = self.model(input_ids=torch.tensor([rest], device=device), position_ids=positions,
+                            past_key_values=self.cache, use_cache=True, logits_to_keep=keep).logits[0, -keep:]
+        self.held = list(tokens)
         values, ids = torch.log_softmax(logits.float(), dim=-1).topk(top_k, dim=-1)
-        out.append((values.tolist(), ids.tolist()))
-    return out
+        return values.tolist(), ids.tolist()
+
+
+def _common_length(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 class _Decoder:
