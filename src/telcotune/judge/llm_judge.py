@@ -101,14 +101,16 @@ class LLMJudge:
         return [self._pairwise_judgment(item, reply, by_text.get(k)) for k, (item, reply) in enumerate(zip(items, replies))]
 
     def _text_outcomes(self, requests: list[ChatRequest], replies: list, parse) -> dict[int, JsonOutcome]:
-        """Text parsing with re-asking, for replies that came without log-probabilities
-        (Anthropic, Gemini, servers without `logprobs`); the first attempt is answered from the
-        cache, so only re-asks reach the backend."""
-        todo = [k for k, r in enumerate(replies) if isinstance(r, Completion) and r.top_logprobs is None]
-        if not todo:
-            return {}
-        outcomes = complete_json_many(self.client, [requests[k] for k in todo], parse, max_attempts=2)
-        return dict(zip(todo, outcomes))
+        """Text parsing, for replies that came without log-probabilities (Anthropic, Gemini,
+        servers without `logprobs`); a reply that does not parse is re-asked once (its first
+        attempt is answered from the cache, so only the re-ask reaches the backend)."""
+        plain = [k for k, r in enumerate(replies) if isinstance(r, Completion) and r.top_logprobs is None]
+        first = {k: _parse_once(replies[k].text, parse) for k in plain}
+        again = [k for k in plain if not first[k].ok]
+        if again:
+            outcomes = complete_json_many(self.client, [requests[k] for k in again], parse, max_attempts=2)
+            first.update(zip(again, outcomes))
+        return first
 
     def _common(self, protocol: str, item, runs: list[str], order: str | None = None) -> dict[str, Any]:
         return dict(judge=self.name, protocol=protocol, prompt_id=item.context.prompt_id, runs=runs,
