@@ -122,9 +122,11 @@ def test_local_judge_scores_from_one_forward_pass(tiny_model_dir, isolated_cache
     assert stats["completion_tokens"] == 4  # one token per judgment: nothing was generated
 
 
-def test_a_malformed_text_reply_is_asked_again_once():
+def test_a_malformed_text_reply_is_asked_again_once(isolated_cache):
     replies = [ok("I think it is pretty good, maybe 7?"), ok(json.dumps({"overall": 7, "rationale": "fine"}))]
     with FakeOpenAIServer(replies) as server:
-        [judgment] = judge_with(server).pointwise([PointwiseItem(CONTEXT, "run-a", "x")])
+        spec = f"openai:judge@{server.base_url}"
+        judge = LLMJudge(spec, build_client(spec, max_retries=0))  # cached: the first reply is not asked for twice
+        [judgment] = judge.pointwise([PointwiseItem(CONTEXT, "run-a", "x")])
         assert server.calls == 2 and "not usable" in server.requests[1].json["messages"][-1]["content"]
     assert judgment.status == "ok" and judgment.method == "text" and judgment.overall == 7
