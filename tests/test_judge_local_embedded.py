@@ -44,8 +44,9 @@ def test_local_judge_scores_every_answer_and_its_scores_vary(tmp_path, embedded_
     started = time.perf_counter()
     judgments = judge.pointwise(items)
     seconds = time.perf_counter() - started
-    pairs = judge.pairwise([PairItem(c, "reference", c.reference, "generic", GENERIC, order)
-                            for c in contexts for order in ("ab", "ba")])
+    pairs = judge.pairwise([item for c in contexts for item in (
+        PairItem(c, "reference", c.reference, "generic", GENERIC, "ab"),
+        PairItem(c, "generic", GENERIC, "reference", c.reference, "ba"))])
 
     assert all(j.status == "ok" and j.method == "logprob" for j in judgments), [j.reason for j in judgments]
     scores = [j.overall for j in judgments]
