@@ -85,3 +85,13 @@ def test_loads_and_scores_with_no_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     [score] = SemanticJudge().score_many([(PARAPHRASE, CONTEXT)])  # a fresh judge loads the model here
     assert score.overall >= 7.5
+
+
+def test_semantic_is_a_judge_spec_and_in_the_default_offline_panel():
+    from telcotune.config import JudgesConfig
+    from telcotune.judge.base import Judge
+    from telcotune.judge.factory import make_judge
+
+    judge = make_judge("semantic", JudgesConfig(), [])
+    assert isinstance(judge, SemanticJudge) and isinstance(judge, Judge)
+    assert "semantic" in JudgesConfig().panel
