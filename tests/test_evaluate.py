@@ -107,7 +107,7 @@ def test_evaluate_with_rubric_and_fake_llm_judge(study, tiny_model_dir):
         pair_rows = [r for r in rows if r["protocol"] == "pairwise"]
         assert {r["order"] for r in pair_rows} == {"ab", "ba"}
         assert len(pair_rows) == 3 * 6 * 2  # 3 pairs x 6 prompts x both orders
-        assert {r["prompt_version"] for r in rows} == {"v1"}
+        assert {r["prompt_version"] for r in rows} == {"v2"}
 
         with open(out / "leaderboard.csv") as f:
             board = list(csv.DictReader(f))

@@ -63,14 +63,71 @@ def first_turn(text: str, misconception=None) -> dict:
 # ------------------------------------------------------------------------------ references
 
 
-def test_template_references_score_high(judge, sample):
-    assert len(sample) >= 50
-    scores = [judge.score(reference_of(conv["messages"]), scenario, conv) for scenario, conv in sample]
-    low = [(conv["id"], s.overall, s.rationale) for (_, conv), s in zip(sample, scores) if s.overall < 7]
-    assert not low
-    assert sum(s.overall for s in scores) / len(scores) >= 8.5
-    assert any(conv["misconception"] for _, conv in sample)
-    assert any(len(prompt_of(conv["messages"])) > 2 for _, conv in sample)  # multi-turn ones too
+def test_the_rubric_imports_nothing_of_the_generator():
+    """It scores against the glossary entry, the conversation and its own criteria only."""
+    import ast
+
+    generator = {"telcotune.data.guidance", "telcotune.data.phrasing", "telcotune.data.template"}
+    for path in (ROOT / "src/telcotune/judge").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                resolved = "telcotune." + module.lstrip(".").replace("..", ".") if node.level == 2 else module
+                names = {f"{resolved}.{a.name}" for a in node.names} | {resolved}
+                assert not names & generator, (path.name, resolved)
+                assert not any(n.startswith(("telcotune.data.guidance", "telcotune.data.phrasing",
+                                             "telcotune.data.template")) for n in names), path.name
+
+
+APN_WORDS = ("Sorry about this. The APN is the gateway settings a phone uses to reach the operator's data network. "
+             "Open Settings > Mobile network > Access point names and compare every field with the operator's "
+             "published values. Select or add the correct APN and make sure it is the active profile. Reset network "
+             "settings and restart the phone. Test mobile data with Wi-Fi switched off. If the APN matches the "
+             "published values and data still fails after a network settings reset and restart, I'll escalate it "
+             "to our technical team.")
+APN_OTHER_WORDS = ("Sorry about this. The APN is the set of gateway details your phone needs to get onto our data "
+                   "network. Go into Settings, open Mobile network and then Access point names, and go through every "
+                   "field against the values we publish. Pick the right APN and make it the one in use. Reset your "
+                   "network settings and switch the phone off and on again. Then try mobile data with Wi-Fi turned "
+                   "off. If the APN details are right and data still fails after the reset, I'll pass this to our "
+                   "technical team.")
+PUK_WORDS = ("I'm sorry your SIM is locked. A PUK is an 8-digit code that unblocks a SIM after the SIM PIN has been "
+             "entered wrongly three times. First I need to verify your identity before giving out the PUK. Then I "
+             "can give you the PUK from our account system, or you can find it on the card the SIM came in. Enter "
+             "the PUK and then set a new SIM PIN you will remember. Please note that ten wrong PUK attempts block "
+             "the SIM permanently.")
+PUK_OTHER_WORDS = ("I'm sorry your SIM is locked. The PUK is an eight-digit unlock code for when the SIM PIN was "
+                   "typed in wrong three times. Before I share it I have to confirm who you are. After that I'll "
+                   "read the PUK from your account, or you'll find it printed on the card your SIM was attached to. "
+                   "Type the PUK in, then choose a new SIM PIN that's easy for you to remember. Be careful: ten "
+                   "incorrect PUK entries lock the SIM for good.")
+
+
+@pytest.mark.parametrize("scenario_id, words, other_words", [
+    ("apn--misconfiguration--home", APN_WORDS, APN_OTHER_WORDS),
+    ("puk--user-error--home", PUK_WORDS, PUK_OTHER_WORDS),
+])
+def test_steps_in_other_words_score_close_to_the_glossarys_words(judge, glossary, scenario_id, words, other_words):
+    scenario = scenario_of(glossary, scenario_id)
+    conv = first_turn("My phone has a problem, can you help?")
+    glossary_words, paraphrase = judge.score(words, scenario, conv), judge.score(other_words, scenario, conv)
+    assert glossary_words.overall >= 8
+    assert paraphrase.overall >= glossary_words.overall - 1.5, paraphrase.rationale
+    generic = judge.score(GENERIC, scenario, conv)
+    assert paraphrase.overall >= generic.overall + 3
+
+
+def test_copying_the_system_prompt_or_repeating_itself_scores_low(judge, glossary, sample):
+    scenario = scenario_of(glossary, "apn--misconfiguration--home")
+    conv = first_turn("Mobile data shows connected but no page loads.")
+    system = conv["messages"][0]["content"]
+    echo = judge.score(system, scenario, conv)
+    assert echo.overall <= 2 and "copies the conversation" in echo.rationale
+    customer = judge.score("Mobile data shows connected but no page loads.", scenario, conv)
+    assert customer.overall <= 2
+    looped = judge.score(" ".join(["Reset network settings and restart the phone."] * 12), scenario, conv)
+    assert looped.overall <= 2 and "loops" in looped.rationale
+    assert judge.score(APN_WORDS, scenario, conv).overall >= 8  # the same judge, a real answer
 
 
 def test_generic_answer_scores_clearly_lower_than_the_reference(judge, sample):

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from telcotune.rank import (
-    ScoreRow, judge_agreement, krippendorff_alpha_interval, rank_correlation, ratings_from_rows,
+    ScoreRow, judge_agreement, krippendorff_alpha_interval, krippendorff_alpha_ordinal, rank_correlation,
+    ratings_from_rows,
 )
 from telcotune.rank.correlation import batch_correlations
 
@@ -105,7 +106,8 @@ def test_alpha_undefined_cases_are_none_with_a_reason():
 def test_judge_agreement_reports_every_pair_of_judges():
     scores = [ScoreRow(r, f"p{p}", float(i + p)) for i, r in enumerate(RUNS) for p in range(3)]
     rows = {"rubric": scores, "pairwise_gpt": list(scores)}
-    rankings = {"rubric": RUNS[::-1], "pairwise_gpt": RUNS[::-1], "contrarian": RUNS}
+    rankings = {"rubric": {r: i for i, r in enumerate(RUNS)}, "pairwise_gpt": {r: i for i, r in enumerate(RUNS)},
+                "contrarian": {r: -i for i, r in enumerate(RUNS)}}
     agreement = judge_agreement(rankings, ratings_from_rows(rows))
     assert len(agreement.pairs) == 3
     same = agreement.pair("rubric", "pairwise_gpt")
@@ -116,9 +118,64 @@ def test_judge_agreement_reports_every_pair_of_judges():
     assert opposite.krippendorff_alpha.alpha is None
     assert "contrarian" in opposite.krippendorff_alpha.missing_reason
     assert agreement.overall_alpha.alpha == pytest.approx(1)
+    assert same.krippendorff_alpha_ordinal.alpha == pytest.approx(1)
+    assert agreement.overall_alpha_ordinal.level == "ordinal"
     json.dumps(agreement.to_dict())
 
 
-def test_ratings_from_rows_average_repeated_scores_of_one_answer():
-    rows = {"j": [ScoreRow("a", "p1", 4.0), ScoreRow("a", "p1", 6.0), ScoreRow("b", "p1", 3.0)]}
-    assert ratings_from_rows(rows) == {"j": {("a", "p1"): 5.0, ("b", "p1"): 3.0}}
+def test_agreement_with_a_constant_judge_is_undefined_not_a_number():
+    """Scores keep ties: a judge that gave every run the same score has no defined correlation
+    (from an order with ties broken by name it would have had one)."""
+    varied = {r: float(i) for i, r in enumerate(RUNS)}
+    constant = {r: 1.0 for r in RUNS}
+    agreement = judge_agreement({"rubric": varied, "constant": constant})
+    corr = agreement.pair("rubric", "constant").rank_correlation
+    assert corr.kendall_tau_b is None and corr.spearman_rho is None and "equal" in corr.missing_reason
+    with pytest.raises(ValueError, match="not a run order"):
+        judge_agreement({"rubric": RUNS, "constant": RUNS})
+
+
+def test_excluded_judges_carry_the_reason():
+    rows = {j: [ScoreRow(r, f"p{p}", float(i + p)) for i, r in enumerate(RUNS) for p in range(3)] for j in "xy"}
+    rows["flat"] = [ScoreRow(r, f"p{p}", 1.0) for r in RUNS for p in range(3)]
+    scores = {j: {r: float(i) for i, r in enumerate(RUNS)} for j in "xy"} | {"flat": {r: 1.0 for r in RUNS}}
+    agreement = judge_agreement(scores, ratings_from_rows(rows), excluded={"flat": "no spread"})
+    pair = agreement.pair("flat", "x")
+    assert pair.rank_correlation.spearman_rho is None and pair.krippendorff_alpha.alpha is None
+    assert pair.krippendorff_alpha_ordinal.missing_reason == "flat cannot discriminate: no spread"
+    assert agreement.pair("x", "y").krippendorff_alpha.alpha == pytest.approx(1)
+    assert agreement.overall_alpha.n_judges == 2  # the excluded judge is left out
+
+
+def to_reliability_data(ratings: dict) -> tuple[list, np.ndarray]:
+    judges = sorted(ratings)
+    items = sorted({i for r in ratings.values() for i in r})
+    data = np.array([[ratings[j].get(i, np.nan) for i in items] for j in judges], dtype=float)
+    return items, data
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_alpha_matches_the_krippendorff_package_at_both_levels(seed):
+    import krippendorff
+
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(5, 2, 60)
+    ratings = {}
+    for j in range(3):
+        scores = np.clip(np.round(truth + rng.normal(0, 1.5, 60) + j), 1, 10)
+        if seed % 2:  # continuous, G-Eval style expectations
+            scores = np.clip(truth + rng.normal(0, 1.5, 60) + 0.5 * j, 1, 10)
+        ratings[f"j{j}"] = {i: float(s) for i, s in enumerate(scores) if rng.random() > 0.15}
+    _, data = to_reliability_data(ratings)
+    for level, ours in (("interval", krippendorff_alpha_interval), ("ordinal", krippendorff_alpha_ordinal)):
+        expected = krippendorff.alpha(reliability_data=data, level_of_measurement=level)
+        assert ours(ratings).alpha == pytest.approx(expected, abs=1e-9), level
+
+
+def test_ordinal_alpha_depends_only_on_the_order_of_the_values():
+    rng = np.random.default_rng(5)
+    a = {i: float(rng.integers(1, 11)) for i in range(80)}
+    b = {i: float(min(10, max(1, v + rng.integers(-2, 3)))) for i, v in a.items()}
+    stretched = {j: {i: v ** 3 for i, v in r.items()} for j, r in {"a": a, "b": b}.items()}  # same order, new spacing
+    assert krippendorff_alpha_ordinal(stretched).alpha == pytest.approx(krippendorff_alpha_ordinal({"a": a, "b": b}).alpha)
+    assert krippendorff_alpha_interval(stretched).alpha != pytest.approx(krippendorff_alpha_interval({"a": a, "b": b}).alpha)

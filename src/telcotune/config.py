@@ -217,8 +217,8 @@ class EvalConfig(Section):
 
 
 class JudgesConfig(ClientSettings):
-    panel: list[str] = Field(default_factory=lambda: ["rubric", f"local:{DEFAULT_MODEL}"])
-    """Judge specs: `rubric`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
+    panel: list[str] = Field(default_factory=lambda: ["rubric", "semantic", f"local:{DEFAULT_MODEL}"])
+    """Judge specs: `rubric`, `semantic`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
 
 
 class EnergyConfig(Section):

@@ -67,9 +67,9 @@ def build_ranking(judgments_by_judge: dict[str, list[Judgment]], runs: list[Fini
     val_loss = {r.name: r.val_loss for r in runs if r.val_loss is not None}
     judges = {name: _judge_section(js, all_runs, sets, val_loss, n_resamples, seed)
               for name, js in judgments_by_judge.items() if js}
-    orders = {name: list(s.pointwise.order) for name, s in judges.items() if s.pointwise is not None}
+    scores = {name: s.pointwise.scores() for name, s in judges.items() if s.pointwise is not None}
     ratings = ratings_from_rows({name: score_rows(js) for name, js in judgments_by_judge.items()})
-    agreement = judge_agreement(orders, ratings) if len(orders) >= 2 else None
+    agreement = judge_agreement(scores, ratings) if len(scores) >= 2 else None
     comparisons = [c for s in judges.values() for c in s.comparisons()]
     return Ranking(
         runs=all_runs, val_loss=val_loss, loss_order=sorted(val_loss, key=val_loss.get),

@@ -10,6 +10,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 Status = Literal["ok", "unparseable", "error"]
 Verdict = Literal["A", "B", "tie"]
+Method = Literal["logprob", "text", "rule", "embedding"]
+"""How a judgment was made: `logprob` (expectation over the score tokens' probabilities, or the
+normalised probabilities of A, B and tie), `text` (parsed from the reply), `rule` (the rubric),
+`embedding` (the semantic judge)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Judgment:
     """The judge's reply when it could not be parsed (kept for inspection)."""
     reason: str | None = None
     prompt_version: str | None = None
+    method: Method | None = None
+    """Set on every `ok` judgment; None on a failed one (nothing was produced)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

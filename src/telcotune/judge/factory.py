@@ -1,5 +1,5 @@
-"""Judge specs -> judges: `rubric` (offline, reference-guided) or an LLM through the shared
-client (`local:`, `openai:`, `anthropic:`, `gemini:`)."""
+"""Judge specs -> judges: `rubric` (offline, reference-guided), `semantic` (offline, sentence
+embeddings) or an LLM through the shared client (`local:`, `openai:`, `anthropic:`, `gemini:`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from ..config import JudgesConfig
 from ..llm.client import build_client
 from .base import Judge, Judgment, PairItem, PointwiseItem, winner_of
 from .llm_judge import LLMJudge
+from .semantic import SEMANTIC, SemanticJudge
 
 RUBRIC = "rubric"
+RUBRIC_VERSION = "rubric-v2"
+"""v2: scores against the glossary entry and the conversation only (no generator guidance)."""
 
 
 class RubricPanelJudge:
@@ -28,7 +31,8 @@ class RubricPanelJudge:
             score = self.rubric.score(item.answer, item.context.scenario or {}, _conversation(item))
             out.append(Judgment(judge=self.name, protocol="pointwise", prompt_id=item.context.prompt_id,
                                 runs=[item.run], status="ok", scores=dict(score.criteria),
-                                overall=score.overall, rationale=score.rationale, prompt_version="rubric-v1"))
+                                overall=score.overall, rationale=score.rationale, prompt_version=RUBRIC_VERSION,
+                                method="rule"))
         return out
 
     def pairwise(self, items: list[PairItem]) -> list[Judgment]:
@@ -41,7 +45,7 @@ class RubricPanelJudge:
                                 runs=[item.run_a, item.run_b], order=item.order, status="ok", verdict=verdict,
                                 winner=winner_of(verdict, item.run_a, item.run_b),
                                 rationale=f"rubric overall {result.a.overall:.2f} vs {result.b.overall:.2f}",
-                                prompt_version="rubric-v1"))
+                                prompt_version=RUBRIC_VERSION, method="rule"))
         return out
 
 
@@ -56,5 +60,7 @@ def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]], *,
     study's `model.trust_remote_code`, for a `local:` judge's model."""
     if spec == RUBRIC:
         return RubricPanelJudge(term_groups)
+    if spec == SEMANTIC:
+        return SemanticJudge()
     client = build_client(spec, cfg, trust_remote_code=trust_remote_code)
     return LLMJudge(spec, client)

@@ -40,8 +40,8 @@ conciseness     0.10    length: 10 for 30-250 words, 6-10 for 15-30, 2-6 under 1
                         REPETITION_COST x (repetition - REPETITION_FREE) for looping text
                         (repeated 4-grams or duplicate sentences).
 invented_terms  0.10    10 - INVENTED_COST per glossary term that is unrelated to the scenario
-                        (not its term or a related term, not in the scenario's texts, the
-                        cause/context guidance or the conversation) - MARKER_COST per kind of
+                        (not its term or a related term, not in the scenario's texts or the
+                        conversation) - MARKER_COST per kind of
                         hallucination marker (AI disclaimer, placeholder, special token, URL,
                         phone number, role tag).
 ==============  ======  =======================================================================
@@ -61,7 +61,13 @@ to the last customer turn, see `prompt_of`):
 
 Not-applicable criteria are left out of `criteria`, listed in `skipped` and named in the
 rationale. Unreadable answers (too few English or scenario words: another language,
-gibberish) get every criterion capped at UNREADABLE_CAP; an empty answer gets 1 everywhere.
+gibberish) get every criterion capped at UNREADABLE_CAP; an answer that copies the conversation
+(ECHO_SHARE of its 4-grams, e.g. the system prompt) or loops (LOOP_SHARE repetition) gets every
+criterion capped at DEGENERATE_CAP; an empty answer gets 1 everywhere.
+
+The rubric stands on its own: it scores against the glossary entry (the scenario row), the
+conversation and its own criteria, cue lists and synonyms, and imports nothing of the data
+generator.
 """
 
 from __future__ import annotations
@@ -75,7 +81,6 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ..data.guidance import CAUSE_NOTES, CAUSE_STEPS, CONTEXT_NOTES, CONTEXT_STEPS
 from .text import (STOPWORDS, Cues, NameMatcher, content_of_tokens, content_words, has_name,
                    normalise, recall, repetition, sentences, split_words)
 
@@ -119,6 +124,13 @@ common support words for an answer of READABLE_MIN_CHARS letters or more to coun
 READABLE_SAMPLE = 150
 """Readability is judged on the first READABLE_SAMPLE words."""
 UNREADABLE_CAP = 2.0
+ECHO_SHARE = 0.5
+"""An answer whose word 4-grams are at least this share copied from the conversation (its system
+prompt, the customer's turns) is an echo, not an answer."""
+LOOP_SHARE = 0.5
+"""An answer repeating itself this much (`text.repetition`) is a loop, not an answer."""
+DEGENERATE_CAP = 2.0
+"""Every criterion at most, for an echo or a loop."""
 DRIFT_CAP = 2.0
 """`term` at most, when the answer explains another glossary term and not the scenario's."""
 MISCONCEPTION_ADDRESSED = 6.0
@@ -361,13 +373,26 @@ def _vocabulary(blob: str) -> frozenset[str]:
     return frozenset(normalise(blob).split()) | _GENERAL_VOCAB
 
 
-@lru_cache(maxsize=256)
-def _guidance(cause: str, context: str) -> str:
-    """The cause- and context-specific guidance the shipped template may add: it names terms
-    (roaming, SIM, software update ...) that a good answer may use for this cause or context."""
-    parts = [*CAUSE_NOTES.get(cause, []), CAUSE_STEPS.get(cause, ""),
-             *CONTEXT_NOTES.get(context, []), CONTEXT_STEPS.get(context, "")]
-    return "\n".join(p for p in parts if p)
+def _grams(toks: list[str], n: int = 4) -> set[tuple[str, ...]]:
+    return set(zip(*(toks[i:] for i in range(n))))
+
+
+def _degenerate(ans: _Text, conversation: Mapping[str, Any] | None) -> str | None:
+    """"copies the conversation" or "loops" when the answer is one of those, else None."""
+    toks = ans.norm.split()
+    rep = repetition(toks, [p for _, p in ans.sentences])
+    if rep >= LOOP_SHARE:
+        return f"loops ({rep:.0%} repeated)"
+    grams = _grams(toks)
+    if conversation and grams:
+        messages = list(conversation.get("messages") or [])
+        users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+        prompt = " ".join(m.get("content") or "" for m in messages[: users[-1] + 1 if users else 0]
+                          if m.get("role") in ("system", "user"))
+        copied = len(grams & _grams(_norm(prompt).split())) / len(grams)
+        if copied >= ECHO_SHARE:
+            return f"copies the conversation ({copied:.0%} of its phrases)"
+    return None
 
 
 def overall(criteria: Mapping[str, float]) -> float:
@@ -465,6 +490,10 @@ class RubricJudge:
         if not self._readable(ans, scenario):
             crit = {c: min(v, UNREADABLE_CAP) for c, v in crit.items()}
             notes.insert(0, "not readable English")
+        degenerate = _degenerate(ans, conversation)
+        if degenerate:
+            crit = {c: min(v, DEGENERATE_CAP) for c, v in crit.items()}
+            notes.insert(0, degenerate)
         skipped = tuple(c for c in CRITERIA if c not in crit)
         return RubricScore(crit, overall(crit), "; ".join(n for n in notes if n), skipped)
 
@@ -654,9 +683,7 @@ class RubricJudge:
         invented: list[str] = []
         candidates = {name: gis for name, gis in found.items() if not gis & own}
         if candidates:
-            grounding = "\n".join([_scenario_blob(scenario),
-                                   _guidance(str(scenario.get("cause") or ""), str(scenario.get("context") or "")),
-                                   hist.earlier, hist.customer])
+            grounding = "\n".join([_scenario_blob(scenario), hist.earlier, hist.customer])
             grounded = self._grounded(grounding)
             seen: set[int] = set()
             for name, gis in candidates.items():

@@ -38,12 +38,18 @@ GENERIC_WORDS = frozenset("""
 check checks checking make sure confirm look see find try verify ensure ask tell customer
 customers customer's customers first then next finally after also step steps again
 """.split())
-"""Words that lead many resolution steps ("Check that", "Make sure that") or are swapped by
-the template's phrasing; they carry no information about *which* step is meant."""
+"""Words that lead many resolution steps ("Check that", "Make sure that"); they carry no
+information about *which* step is meant."""
 
 SYNONYMS = {"reboot": "restart", "switch": "turn", "cellular": "mobile", "handset": "phone",
-            "smartphone": "phone", "aeroplane": "airplane", "flight": "airplane"}
-"""Words the template (or a model) swaps for one another, mapped to one stem."""
+            "smartphone": "phone", "aeroplane": "airplane", "flight": "airplane", "pick": "select",
+            "choose": "select", "right": "correct", "proper": "correct", "properly": "correct",
+            "configuration": "setting", "config": "setting", "configure": "set", "modem": "router",
+            "parameters": "settings", "details": "settings", "incorrect": "wrong", "incorrectly": "wrong",
+            "wrongly": "wrong", "type": "enter", "input": "enter", "confirm": "verify", "unlock": "unblock",
+            "share": "give", "provide": "give", "eight": "8", "ten": "10", "three": "3", "attempts": "tries",
+            "entries": "tries", "permanently": "permanent", "lock": "block", "locks": "block"}
+"""Everyday support synonyms (a customer-support writer's, not any generator's), mapped to one stem."""
 
 
 def deaccent(text: str) -> str:

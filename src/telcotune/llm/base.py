@@ -32,6 +32,16 @@ class ChatRequest:
     """Start of the assistant's reply, continued by the model (the local backend; remote
     backends ignore it). Keeps a small local judge on the JSON track. The completion's text
     includes it."""
+    top_logprobs: int | None = None
+    """Ask for the `top_logprobs` most likely tokens, with their log-probabilities, at each
+    reply position (OpenAI-compatible servers that support `logprobs`, and `local:`, which then
+    answers exactly one token from a single forward pass, without generating). Backends without
+    log-probabilities (Anthropic, Gemini) ignore it and return `Completion.top_logprobs` None."""
+    logprob_probe: str | None = None
+    """`local:` with `top_logprobs` only: text teacher-forced after the prefill in the same forward
+    pass; `Completion.probe_logprobs` then holds the next-token distribution after each of its
+    tokens. Lets a judge split the probability of "1" between the scores 1 and 10 where digits
+    are separate tokens. Other backends ignore it."""
 
     def cache_key(self, backend: str, model: str) -> str:
         return hash_obj({
@@ -39,6 +49,8 @@ class ChatRequest:
             "temperature": self.temperature, "max_tokens": self.max_tokens,
             "json_mode": self.json_mode, "seed": self.seed, "attempt": self.attempt,
             **({"prefill": self.prefill} if self.prefill else {}),
+            **({"top_logprobs": self.top_logprobs} if self.top_logprobs else {}),
+            **({"logprob_probe": self.logprob_probe} if self.logprob_probe else {}),
         })
 
 
@@ -51,6 +63,24 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class TokenLogprobs:
+    """One reply position: the token chosen there and the most likely alternatives."""
+
+    token: str
+    logprob: float
+    top: dict[str, float]
+    """Token text -> natural-log probability, the most likely first (the chosen token included
+    where it is among them)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob, "top": dict(self.top)}
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "TokenLogprobs":
+        return cls(str(row["token"]), float(row["logprob"]), {str(k): float(v) for k, v in row["top"].items()})
+
+
+@dataclass(frozen=True)
 class Completion:
     text: str
     usage: Usage
@@ -58,6 +88,12 @@ class Completion:
     model: str
     cached: bool = False
     latency_s: float = 0.0
+    top_logprobs: tuple[TokenLogprobs, ...] | None = None
+    """Per reply position, when the request asked for `top_logprobs` and the backend gave them;
+    None otherwise (never an empty stand-in)."""
+    probe_logprobs: tuple[dict[str, float], ...] | None = None
+    """`local:` with a `logprob_probe`: the next-token distribution (top tokens) after each
+    probe token."""
 
 
 @runtime_checkable

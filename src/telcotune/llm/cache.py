@@ -1,7 +1,8 @@
 """On-disk response cache: a rerun with the same prompts costs nothing and gives the same data.
 
 One JSON file per request hash (`<folder>/<key[:2]>/<key>.json`), written atomically. A file
-holds the reply text, its usage and which backend/model wrote it: never keys or headers.
+holds the reply text, its usage, its token log-probabilities when asked for, and which
+backend/model wrote it: never keys or headers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..fsio import write_json
-from .base import ChatRequest, Completion, LLMError, Usage, complete_one
+from .base import ChatRequest, Completion, LLMError, TokenLogprobs, Usage, complete_one
 
 
 class ResponseCache:
@@ -27,7 +28,9 @@ class ResponseCache:
             row = json.loads(self.path(key).read_text(encoding="utf-8"))
             usage = Usage(int(row["prompt_tokens"]), int(row["completion_tokens"]), row["cost_usd"])
             return Completion(text=row["text"], usage=usage, backend=row["backend"], model=row["model"],
-                              cached=True, latency_s=float(row.get("latency_s", 0.0)))
+                              cached=True, latency_s=float(row.get("latency_s", 0.0)),
+                              top_logprobs=_positions(row.get("top_logprobs")),
+                              probe_logprobs=_probes(row.get("probe_logprobs")))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):  # hand-edited or foreign file: ask again
@@ -42,7 +45,19 @@ class ResponseCache:
             "backend": completion.backend,
             "model": completion.model,
             "latency_s": completion.latency_s,
+            **({"top_logprobs": [t.to_dict() for t in completion.top_logprobs]}
+               if completion.top_logprobs is not None else {}),
+            **({"probe_logprobs": [dict(p) for p in completion.probe_logprobs]}
+               if completion.probe_logprobs is not None else {}),
         })
+
+
+def _positions(rows: list | None) -> tuple[TokenLogprobs, ...] | None:
+    return None if rows is None else tuple(TokenLogprobs.from_dict(r) for r in rows)
+
+
+def _probes(rows: list | None) -> tuple[dict[str, float], ...] | None:
+    return None if rows is None else tuple({str(k): float(v) for k, v in r.items()} for r in rows)
 
 
 class CachedClient:

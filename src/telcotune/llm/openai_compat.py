@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .base import (
-    ChatRequest, Completion, LLMError, PermanentLLMError, Price, TransientLLMError, Usage,
+    ChatRequest, Completion, LLMError, PermanentLLMError, Price, TokenLogprobs, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
 
@@ -33,6 +33,8 @@ OPENAI_PRICES: dict[str, Price] = {
     "gpt-5-mini": Price(0.25, 2.00),
     "gpt-5-nano": Price(0.05, 0.40),
 }
+# OpenAI caps top_logprobs at 20; vLLM and llama.cpp's server accept the same field.
+MAX_TOP_LOGPROBS = 20
 # 408/409/425 are "try again" by the HTTP spec and by OpenAI's own SDK policy.
 _TRANSIENT_STATUS = {408, 409, 425, 429}
 
@@ -53,13 +55,24 @@ class OpenAICompatBackend:
         self._http: httpx.Client | None = None
         self._key: str | None = None
         self._lock = threading.Lock()
+        self.logprobs_refused = False
+        """Set when the server refused a request for log-probabilities (HTTP 400)."""
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatBackend(model={self.model!r}, base_url={self.base_url!r})"
 
     def complete(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
-        response = self._post(self._body(request))
+        body = self._body(request)
+        try:
+            response = self._post(body)
+        except PermanentLLMError as exc:
+            # Some models (OpenAI's reasoning models, some servers) refuse `logprobs`: ask
+            # without it, and stop asking this backend, so such a judge falls back to text.
+            if "logprobs" not in body or exc.status != 400 or "logprob" not in str(exc).lower():
+                raise
+            self.logprobs_refused = True
+            response = self._post(self._body(request))
         return self._completion(response, time.perf_counter() - started)
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
@@ -95,6 +108,9 @@ class OpenAICompatBackend:
             body["seed"] = request.seed
         if request.json_mode:
             body["response_format"] = {"type": "json_object"}
+        if request.top_logprobs and not self.logprobs_refused:
+            body["logprobs"] = True
+            body["top_logprobs"] = min(request.top_logprobs, MAX_TOP_LOGPROBS)
         return body
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
@@ -138,7 +154,7 @@ class OpenAICompatBackend:
             raise PermanentLLMError(f"{self._name()}: reply has no text "
                                     f"(finish_reason={choice.get('finish_reason')!r})")
         return Completion(text=text, usage=self._usage(data.get("usage") or {}), backend=self.backend,
-                          model=self.model, latency_s=latency_s)
+                          model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice))
 
     def _usage(self, usage: dict[str, Any]) -> Usage:
         prompt = int(usage.get("prompt_tokens") or 0)
@@ -149,3 +165,17 @@ class OpenAICompatBackend:
 
     def _name(self) -> str:
         return f"openai:{self.model}" + ("" if self.is_official else f"@{self.base_url}")
+
+
+def _top_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprobs, ...] | None:
+    """`choices[0].logprobs.content[i]` (`token`, `logprob`, `top_logprobs`: [{token, logprob}]);
+    None when the server sent none or sent something else (then the caller parses the text)."""
+    content = (choice.get("logprobs") or {}).get("content")
+    if not isinstance(content, list) or not content:
+        return None
+    try:
+        return tuple(TokenLogprobs(str(p["token"]), float(p["logprob"]),
+                                   {str(t["token"]): float(t["logprob"]) for t in p.get("top_logprobs") or []})
+                     for p in content)
+    except (KeyError, TypeError, ValueError):
+        return None

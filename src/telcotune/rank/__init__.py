@@ -10,7 +10,7 @@ from .agreement import JudgeAgreement, JudgePairAgreement, judge_agreement, rati
 from .bootstrap import Interval, bootstrap_ci, cluster_weights, percentile_interval
 from .correlation import Correlation, rank_correlation
 from .inputs import PairVerdict, RankInputError, ScoreRow
-from .krippendorff import KrippendorffAlpha, krippendorff_alpha_interval
+from .krippendorff import KrippendorffAlpha, krippendorff_alpha_interval, krippendorff_alpha_ordinal
 from .loss_vs_judge import LossJudgeComparison, loss_vs_judge, plain_finding
 from .pairwise import (
     BradleyTerryFit, PairOutcome, PairwiseEntry, PairwiseRanking, PositionBias, bradley_terry,
@@ -23,7 +23,7 @@ __all__ = [
     "KrippendorffAlpha", "LossJudgeComparison", "PairOutcome", "PairVerdict", "PairwiseEntry",
     "PairwiseRanking", "PointwiseEntry", "PointwiseRanking", "PositionBias", "RankInputError",
     "ScoreRow", "bootstrap_ci", "bradley_terry", "cluster_weights", "consistent_outcomes",
-    "judge_agreement", "krippendorff_alpha_interval", "loss_vs_judge", "percentile_interval",
+    "judge_agreement", "krippendorff_alpha_interval", "krippendorff_alpha_ordinal", "loss_vs_judge", "percentile_interval",
     "plain_finding", "position_bias", "rank_correlation", "rank_pairwise", "rank_pointwise",
     "ratings_from_rows",
 ]
