@@ -158,8 +158,8 @@ def write_eval(study: StudyPaths, rho_ci=(-0.4, 0.8), with_pairwise=True, ood=Tr
               for j in JUDGES}
     alpha = KrippendorffAlpha(alpha=0.41, n_items=25, n_values=50, n_judges=2, missing_reason=None)
     agreement = JudgeAgreement(pairs=(JudgePairAgreement("openai:judge-x", "rubric",
-                                                         Correlation(0.6, 0.7, 5, None), alpha),),
-                               overall_alpha=alpha)
+                                                         Correlation(0.6, 0.7, 5, None), alpha, alpha),),
+                               overall_alpha=alpha, overall_alpha_ordinal=alpha)
     comparisons = [c for section in judges.values() for c in section.comparisons()]
     ranking = Ranking(
         runs=runs, val_loss=losses, loss_order=sorted(losses, key=losses.get), prompt_sets=sets, judges=judges,
