@@ -99,12 +99,21 @@ def test_the_tier_contains_the_true_best_run(n_prompts):
     assert np.mean(contains) >= 0.90
 
 
+@pytest.mark.parametrize("n_prompts", [6, 20])
+def test_equal_runs_are_rarely_separated(n_prompts):
+    # The best of 16 equal runs is the luckiest one: only a correction over all pairs keeps
+    # "some run is significantly worse than the best" at or below 5% (k - 1 comparisons: 24-32%).
+    separated = [separate_pointwise(rows_of(s), n_resamples=0).discriminates
+                 for s in simulate([5.5] * 16, n_prompts, 300, seed=500 + n_prompts)]
+    assert np.mean(separated) <= 0.05
+
+
 def test_the_tier_narrows_as_prompts_accumulate():
     spread = list(np.linspace(7.0, 4.0, 8))
     sizes = {n: np.mean([len(separate_pointwise(rows_of(s), n_resamples=0).tier)
                          for s in simulate(spread, n, 100, seed=n)]) for n in (6, 20, 80)}
     assert sizes[6] > sizes[20] > sizes[80]
-    assert sizes[80] <= 2
+    assert sizes[80] <= 3.5
 
 
 def test_paired_separability_is_at_least_marginal_overlap_on_every_study():

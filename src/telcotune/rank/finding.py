@@ -1,18 +1,27 @@
-"""One computed sentence that answers the study's question for one judge.
+"""The study's findings in computed words: one sentence per judge on loss versus judgement
+(`plain_finding`), and the headline (`study_finding`): how many prompts, which judges could
+tell the configurations apart, and what each judge says about validation loss.
 
-Every number and every verdict word comes from the comparison; the wording branches on the
-interval: entirely above 0 -> "did predict", entirely below 0 -> "went with worse", spanning
-0 -> "did not reliably predict", no interval -> says so instead of concluding.
+Every number and every verdict word comes from the comparisons. The loss verdict follows the
+Spearman interval: entirely above 0 -> "did predict", entirely below 0 -> "went with worse",
+spanning 0 -> "no evidence either way", no interval -> says so instead of concluding.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
+from .interval import SMALL_SAMPLE_PROMPTS
 from .ranks import ordinal
 
 if TYPE_CHECKING:
     from .loss_vs_judge import LossJudgeComparison
+    from .paired import Separation
+
+LossVerdict = Literal["predicted", "inverse", "no_evidence", "untested"]
+NO_EVIDENCE = "no evidence either way"
 
 
 def _num(x: float) -> str:
@@ -44,7 +53,8 @@ def _correlation(c: LossJudgeComparison) -> str:
         return f"{text}, so lower validation loss did predict better judged answers"
     if ci.high < 0:
         return f"{text}, so lower validation loss went with worse judged answers"
-    return f"{text}, so lower validation loss did not reliably predict better judged answers"
+    return (f"{text}: {NO_EVIDENCE} whether lower validation loss predicts better judged "
+            f"answers")
 
 
 def plain_finding(comparison: LossJudgeComparison) -> str:
@@ -57,3 +67,108 @@ def plain_finding(comparison: LossJudgeComparison) -> str:
         text += (f" {len(c.runs_without_judgment)} run(s) without scores from {c.judge_name} "
                  f"were left out.")
     return text
+
+
+def loss_verdict(c: LossJudgeComparison) -> LossVerdict:
+    ci = c.spearman_ci
+    if c.correlation.spearman_rho is None or ci is None:
+        return "untested"
+    if ci.low > 0:
+        return "predicted"
+    if ci.high < 0:
+        return "inverse"
+    return "no_evidence"
+
+
+def _listing(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _tiers(separations: Mapping[str, Separation], judges: list[str]) -> str:
+    return "; ".join(f"{j}: {len(separations[j].tier)} of {separations[j].n_runs} runs in the "
+                     f"top tier" for j in judges)
+
+
+def _separation_sentence(n_prompts: int, separations: Mapping[str, Separation]) -> str:
+    able = [j for j, s in separations.items() if s.discriminates]
+    unable = [j for j, s in separations.items() if not s.discriminates]
+    if not separations:
+        return f"With {n_prompts} prompts, no judge compared the configurations."
+    if not able:
+        who = "the judge" if len(unable) == 1 else "no judge"
+        verb = "could not tell" if len(unable) == 1 else "could tell"
+        return (f"With {n_prompts} prompts, {who} ({_listing(unable)}) {verb} the configurations apart "
+                f"({_tiers(separations, unable)}: none significantly worse than the best), so no "
+                f"configuration could be told apart.")
+    text = (f"With {n_prompts} prompts, {_listing(able)} could tell configurations apart "
+            f"({_tiers(separations, able)}; "
+            + "; ".join(f"{j} separated {separations[j].separability:.0%} of run pairs" for j in able
+                        if separations[j].separability is not None) + ")")
+    return text + (f"; {_listing(unable)} could not." if unable else ".")
+
+
+def _loss_clause(name: str, c: LossJudgeComparison) -> str:
+    verdict = loss_verdict(c)
+    if verdict == "untested":
+        reason = c.correlation.missing_reason or c.ci_missing_reason or "no interval"
+        return f"{name}: not tested ({reason})"
+    ci = c.spearman_ci
+    numbers = (f"Spearman {_num(c.correlation.spearman_rho)}, {ci.level:.0%} CI {_num(ci.low)} to "
+               f"{_num(ci.high)}")
+    clause = {"predicted": "lower loss went with better judged answers",
+              "inverse": "lower loss went with worse judged answers",
+              "no_evidence": NO_EVIDENCE}[verdict]
+    return f"{name}: {clause} ({numbers})"
+
+
+def _loss_sentence(comparisons: Mapping[str, LossJudgeComparison]) -> str:
+    if not comparisons:
+        return ""
+    return " Validation loss against judged quality: " + "; ".join(
+        _loss_clause(name, c) for name, c in comparisons.items()) + "."
+
+
+def _small_sample_sentence(n_prompts: int) -> str:
+    if n_prompts >= SMALL_SAMPLE_PROMPTS:
+        return ""
+    return (f" {n_prompts} prompts are fewer than {SMALL_SAMPLE_PROMPTS}, so the intervals' "
+            f"nominal level is not assured; `telcotune plan` estimates how many would be needed.")
+
+
+@dataclass(frozen=True)
+class StudyFinding:
+    """The headline: what the study could and could not tell."""
+
+    n_prompts: int
+    discriminating_judges: tuple[str, ...]
+    """Judges for which some run is significantly worse than the best."""
+    non_discriminating_judges: tuple[str, ...]
+    loss_verdicts: dict[str, LossVerdict]
+    small_sample: bool
+    text: str
+
+    @property
+    def any_discriminates(self) -> bool:
+        return bool(self.discriminating_judges)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_prompts": self.n_prompts, "discriminating_judges": list(self.discriminating_judges),
+                "non_discriminating_judges": list(self.non_discriminating_judges),
+                "any_discriminates": self.any_discriminates, "loss_verdicts": dict(self.loss_verdicts),
+                "small_sample": self.small_sample, "text": self.text}
+
+
+def study_finding(n_prompts: int, separations: Mapping[str, Separation],
+                  comparisons: Mapping[str, LossJudgeComparison]) -> StudyFinding:
+    """`separations` and `comparisons` are keyed by the label to print (a judge, or e.g.
+    "rubric (pairwise)"); `n_prompts` is the study's evaluation prompt count."""
+    text = (_separation_sentence(n_prompts, separations) + _loss_sentence(comparisons)
+            + _small_sample_sentence(n_prompts))
+    return StudyFinding(
+        n_prompts=n_prompts,
+        discriminating_judges=tuple(j for j, s in separations.items() if s.discriminates),
+        non_discriminating_judges=tuple(j for j, s in separations.items() if not s.discriminates),
+        loss_verdicts={name: loss_verdict(c) for name, c in comparisons.items()},
+        small_sample=n_prompts < SMALL_SAMPLE_PROMPTS, text=text)
