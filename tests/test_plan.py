@@ -178,6 +178,16 @@ def test_judge_noise_is_estimated_when_the_pilot_scored_answers_twice(tmp_path):
     assert "judge noise" in out and "not separable" not in out and "fewer than 10" not in out
 
 
+def test_a_judge_whose_scores_never_vary_gets_no_plan_and_the_reason(tmp_path):
+    root = make_pilot_study(tmp_path / "study", n_runs=3)
+    judgments = root / "eval" / "judgments" / "rubric.jsonl"
+    rows = [json.loads(line) for line in judgments.read_text().splitlines()]
+    judgments.write_text("".join(json.dumps({**row, "overall": 5.0}) + "\n" for row in rows))
+    plan = plan_study(root, make_target(0.5, None))
+    assert {e.judge for e in plan.estimates} == {API_JUDGE}
+    assert "do not vary" in plan.skipped["rubric (pointwise)"]
+
+
 def test_wrong_targets_and_missing_or_broken_files_are_one_line_errors(tmp_path, capsys):
     root = make_pilot_study(tmp_path / "study", n_runs=3)
     with pytest.raises(TelcotuneError, match="give one target"):

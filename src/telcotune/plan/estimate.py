@@ -214,8 +214,13 @@ def _variance(judge: JudgePilot, protocol: Protocol, n_resamples: int,
               seed: int) -> tuple[PerPromptVariance, VarianceComponents | None]:
     if protocol == "pointwise":
         components = pointwise_components(judge.rows)
-        return components.per_prompt, components
-    return pairwise_variance(judge.verdicts, n_resamples, seed), None
+        variance = components.per_prompt
+    else:
+        components, variance = None, pairwise_variance(judge.verdicts, n_resamples, seed)
+    if variance.mean <= 0 and variance.difference <= 0:
+        raise PlanInputError(f"the pilot's {protocol} judgments do not vary between prompts or runs, "
+                             f"so they give no variance to size a study from")
+    return variance, components
 
 
 def _minutes(pilot: Pilot, judge: JudgePilot, answers: int, calls: int) -> tuple[float | None, float | None, str | None]:
