@@ -165,11 +165,15 @@ def test_all_runs_equal_gives_no_recommendation_and_a_finding_that_says_so():
     assert finding.discriminating_judges == () and not finding.any_discriminates
     assert finding.text.startswith("With 6 prompts, the judge (rubric) could not tell")
     assert "no configuration could be told apart" in finding.text
-    assert "8 of 8 runs in the top tier" in finding.text
+    assert "all 8 of 8 runs are in its top tier" in finding.text
     assert finding.loss_verdicts == {"rubric": "no_evidence"}
     assert "rubric: no evidence either way (Spearman" in finding.text
     assert finding.small_sample and "fewer than 10" in finding.text
     assert json.loads(json.dumps(finding.to_dict()))["any_discriminates"] is False
+    both = study_finding(6, {"rubric": separation, "local": separation}, {})
+    assert both.text.startswith("With 6 prompts, no judge could tell the configurations apart: every run "
+                                "is in the top tier of rubric (8 of 8 runs) and local (8 of 8 runs)")
+    assert "no configuration could be told apart" in both.text
 
 
 def test_finding_names_the_judges_that_could_discriminate():
@@ -181,7 +185,8 @@ def test_finding_names_the_judges_that_could_discriminate():
     finding = study_finding(30, {"rubric": sharp, "local": blunt}, {"rubric": comparison})
     assert finding.discriminating_judges == ("rubric",)
     assert finding.non_discriminating_judges == ("local",)
-    assert finding.text.startswith("With 30 prompts, rubric could tell configurations apart")
+    assert finding.text.startswith("With 30 prompts, rubric could tell configurations apart (rubric: top "
+                                   "tier 1 of 3 runs, 100% of run pairs separated)")
     assert "local could not" in finding.text
     assert finding.loss_verdicts == {"rubric": "predicted"}
     assert "lower loss went with better judged answers" in finding.text

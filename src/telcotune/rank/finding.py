@@ -86,26 +86,27 @@ def _listing(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _tiers(separations: Mapping[str, Separation], judges: list[str]) -> str:
-    return "; ".join(f"{j}: {len(separations[j].tier)} of {separations[j].n_runs} runs in the "
-                     f"top tier" for j in judges)
-
-
 def _separation_sentence(n_prompts: int, separations: Mapping[str, Separation]) -> str:
     able = [j for j, s in separations.items() if s.discriminates]
     unable = [j for j, s in separations.items() if not s.discriminates]
+    start = f"With {n_prompts} prompts"
     if not separations:
-        return f"With {n_prompts} prompts, no judge compared the configurations."
+        return f"{start}, no judge compared the configurations."
     if not able:
-        who = "the judge" if len(unable) == 1 else "no judge"
-        verb = "could not tell" if len(unable) == 1 else "could tell"
-        return (f"With {n_prompts} prompts, {who} ({_listing(unable)}) {verb} the configurations apart "
-                f"({_tiers(separations, unable)}: none significantly worse than the best), so no "
-                f"configuration could be told apart.")
-    text = (f"With {n_prompts} prompts, {_listing(able)} could tell configurations apart "
-            f"({_tiers(separations, able)}; "
-            + "; ".join(f"{j} separated {separations[j].separability:.0%} of run pairs" for j in able
-                        if separations[j].separability is not None) + ")")
+        tail = "(none significantly worse than the best), so no configuration could be told apart."
+        if len(unable) == 1:
+            k = separations[unable[0]].n_runs
+            return (f"{start}, the judge ({unable[0]}) could not tell the configurations apart: all "
+                    f"{k} of {k} runs are in its top tier {tail}")
+        tiers = _listing([f"{j} ({separations[j].n_runs} of {separations[j].n_runs} runs)" for j in unable])
+        return (f"{start}, no judge could tell the configurations apart: every run is in the top "
+                f"tier of {tiers} {tail}")
+    details = []
+    for j in able:
+        s = separations[j]
+        sep = "" if s.separability is None else f", {s.separability:.0%} of run pairs separated"
+        details.append(f"{j}: top tier {len(s.tier)} of {s.n_runs} runs{sep}")
+    text = f"{start}, {_listing(able)} could tell configurations apart ({'; '.join(details)})"
     return text + (f"; {_listing(unable)} could not." if unable else ".")
 
 
