@@ -17,8 +17,11 @@ from telcotune.energy.base import EnergyReading
 from telcotune.energy.summary import per_unit, summarize
 from telcotune.fsio import write_json
 from telcotune.paths import MANIFEST, RunPaths
-from telcotune.rank import LossJudgeComparison, PairwiseRanking, PointwiseRanking, PositionBias
-from telcotune.rank.finding import plain_finding, verdict_of
+from telcotune.rank import (
+    LossJudgeComparison, PairwiseRanking, PointwiseRanking, PositionBias, ScoreRow, separate_pointwise,
+)
+from telcotune.rank.diagnostics import JudgeDiagnostics, diagnose_pointwise
+from telcotune.rank.finding import loss_verdict, plain_finding
 
 SOURCES = {"measured": "codecarbon:rapl", "estimated": "codecarbon:cpu=tdp,tracking=machine"}
 VERSIONS = {"telcotune": "0.1.0", "python": "3.11.9", "torch": "2.13.0", "transformers": "5.23.0", "peft": "0.21.2"}
@@ -162,7 +165,7 @@ def comparison(judge: str, losses: dict[str, float], scores: dict[str, float],
         "n_resamples": 200, "seed": 0}, "fake comparison")
     from dataclasses import replace
 
-    return replace(c, verdict=verdict_of(c), finding=plain_finding(c))
+    return replace(c, verdict=loss_verdict(c), finding=plain_finding(c))
 
 
 def position_bias() -> PositionBias:
@@ -172,16 +175,37 @@ def position_bias() -> PositionBias:
                         position_share_missing_reason=None, n_ties=10)
 
 
+def score_rows(scores: dict[str, float], n_prompts: int, noise: float = 0.3) -> list[ScoreRow]:
+    """Per-prompt scores whose run means are `scores` (a fixed zero-mean pattern per prompt)."""
+    pattern = [noise * ((i * 7) % 5 - 2) / 2 for i in range(n_prompts)]
+    shift = sum(pattern) / n_prompts
+    return [ScoreRow(run, f"p{i}", mean + pattern[i] - shift) for run, mean in scores.items() for i in range(n_prompts)]
+
+
 def judge_section(judge: str, losses: dict[str, float], scores: dict[str, float], rho_ci: tuple[float, float] | None,
-                  *, with_pairwise: bool = False, sets: dict[str, int] | None = None, n_prompts: int = 5) -> JudgeSection:
+                  *, with_pairwise: bool = False, sets: dict[str, int] | None = None, n_prompts: int = 5,
+                  discriminates: bool = True) -> JudgeSection:
+    """A judge's section with the given means and loss interval; its diagnostics and paired
+    separation are computed by the real statistics from per-prompt scores with those means."""
     sets = sets or {}
+    rows = score_rows(scores, n_prompts) if discriminates else score_rows({r: 5.0 for r in scores}, n_prompts, 0.0)
+    diagnostics = JudgeDiagnostics(judge, diagnose_pointwise(rows, len(rows), n_resamples=200, seed=0), None)
     parts: dict[str, Any] = dict(
         pointwise=pointwise(scores, n_prompts),
         pointwise_by_set={name: pointwise({r: s - 0.3 * i for r, s in scores.items()}, n)
                           for i, (name, n) in enumerate(sets.items())},
+        separation=separate_pointwise(rows, 200, 0),
         loss_vs_judge=comparison(judge, losses, scores, rho_ci, n_prompts))
     if with_pairwise:
         parts.update(pairwise=pairwise(scores, n_prompts), position_bias=position_bias(),
                      loss_vs_judge_pairwise=comparison(f"{judge} (pairwise)", losses, scores, rho_ci, n_prompts))
+        diagnostics = JudgeDiagnostics(judge, diagnostics.pointwise, diagnostics.pointwise)
     counts = {"pointwise:ok": 24, "pointwise:unparseable": 1, **({"pairwise:ok": 60} if with_pairwise else {})}
-    return JudgeSection(counts=counts, unparseable=1, errors=0, **parts)
+    return JudgeSection(counts=counts, unparseable=1, errors=0, diagnostics=diagnostics, **parts)
+
+
+def finding(judges: dict[str, JudgeSection], n_prompts: int = 5):
+    """The finding exactly as the evaluation stage computes it from the sections."""
+    from telcotune.evaluate.ranking import finding_of
+
+    return finding_of(judges, n_prompts)

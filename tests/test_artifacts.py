@@ -106,7 +106,8 @@ def test_every_artifact_reads_through_its_record(study):
         checked.add(kind)
     assert checked == {kind for _, kind, _ in RECORDS}
     ranking = read_record(StudyPaths(study).eval_paths.ranking, Ranking)
-    assert ranking.finding.headline and set(ranking.finding.verdicts) == {"rubric", "rubric (pairwise)"}
+    finding = ranking.finding
+    assert finding.headline and set(finding.verdicts) | set(finding.excluded_judges) == {"rubric", "rubric (pairwise)"}
     run_config = read_record(StudyPaths(study).sweep_paths.run("r4-attn").config, RunConfig)
     assert run_config.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"] and run_config.train.targets == "attn"
     sweep = read_record(StudyPaths(study).sweep_paths.summary, SweepSummary)

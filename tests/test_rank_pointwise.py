@@ -69,10 +69,25 @@ def test_same_seed_same_result_and_json_ready():
     assert data["order"] == ["a", "b"] and data["entries"][0]["ci"]["level"] == 0.95
 
 
-def test_no_resamples_gives_means_without_intervals():
+def test_interval_is_the_t_interval_over_prompts_and_needs_no_resamples():
+    # Replaces a test of the former percentile bootstrap (no resamples -> no interval): the
+    # t interval is analytic. a: [1, 2] has mean 1.5, sd 0.7071, se 0.5 and t_{1, 0.975} 12.706.
     ranking = rank_pointwise(rows_from_table({"a": [1, 2], "b": [3, 4]}), n_resamples=0)
     assert ranking.order == ("b", "a")
-    assert all(e.ci is None and "no bootstrap" in e.missing_reason for e in ranking.entries)
+    ci = ranking.entry("a").ci
+    assert (ci.low, ci.high) == pytest.approx((1.5 - 6.353, 1.5 + 6.353), abs=1e-3)
+    assert (ci.method, ci.n_prompts, ci.n_resamples_used) == ("t", 2, None)
+    assert ci.small_sample and "fewer than 10" in ci.warning
+
+
+def test_a_judge_scoring_an_answer_twice_counts_the_prompt_once():
+    # Two scores of run a on p0 are one prompt cluster: the spread comes from prompt totals.
+    rows = [ScoreRow("a", "p0", 4), ScoreRow("a", "p0", 6), ScoreRow("a", "p1", 7), ScoreRow("a", "p2", 9)]
+    a = rank_pointwise(rows).entry("a")
+    assert (a.mean, a.n_scores, a.n_prompts) == (6.5, 4, 3)
+    # linearised ratio variance: residuals S_p - mean * C_p = (10 - 13, 7 - 6.5, 9 - 6.5)
+    se = (3 / 2 * (9 + 0.25 + 6.25)) ** 0.5 / 4
+    assert a.ci.high - a.mean == pytest.approx(4.303 * se, rel=1e-3)
 
 
 def test_empty_input_is_an_empty_ranking():

@@ -28,7 +28,6 @@ from telcotune.fsio import write_text
 from telcotune.judge.base import Judgment
 from telcotune.paths import DataPaths, EvalPaths, RunPaths, StudyPaths
 from telcotune.rank import Correlation, JudgeAgreement, JudgePairAgreement, KrippendorffAlpha
-from telcotune.rank.finding import study_finding
 from telcotune.report import build_report, load_study
 from telcotune.train.sweep import sweep_row
 
@@ -160,12 +159,11 @@ def write_eval(study: StudyPaths, rho_ci=(-0.4, 0.8), with_pairwise=True, ood=Tr
     agreement = JudgeAgreement(pairs=(JudgePairAgreement("openai:judge-x", "rubric",
                                                          Correlation(0.6, 0.7, 5, None), alpha, alpha),),
                                overall_alpha=alpha, overall_alpha_ordinal=alpha)
-    comparisons = [c for section in judges.values() for c in section.comparisons()]
     ranking = Ranking(
         runs=runs, val_loss=losses, loss_order=sorted(losses, key=losses.get), prompt_sets=sets, judges=judges,
         agreement=agreement, bootstrap=BootstrapSettings(n_resamples=200, seed=0, unit="prompt"),
         inference=inference, judge_files={j: f"{SLUGS[j]}.jsonl" for j in JUDGES},
-        finding=study_finding(comparisons))
+        finding=fake.finding(judges, len(prompts)))
     write_record(ev.ranking, ranking)
     write_text(ev.leaderboard, "name,val_loss\n" + "".join(f"{r},{losses.get(r, '')}\n" for r in runs))
     fake.write_manifest_record(ev.root, "evaluate", model="smollm2-135m-instruct", judges=list(JUDGES))
@@ -250,30 +248,39 @@ def test_html_is_self_contained_and_escapes_model_text(built):
 
 def test_finding_sentence_follows_the_numbers(built, tmp_path):
     spans = finding_of(read_report(built)[0])
-    assert spans.startswith("This study found that for all 4 judge rankings, lower validation loss did not "
-                            "reliably predict better judged answers")
-    assert "rubric 0.20 [-0.40, 0.80]" in spans
+    assert spans.startswith("With 5 prompts, ")
+    assert "Validation loss against judged quality: rubric: no evidence either way (Spearman 0.20, 95% CI -0.40 to 0.80)" in spans
     # the lowest-loss run (r32-all) is 2nd/3rd by the judges: said, from ranking.json, not hard-coded
     assert "The lowest-loss run (r32-all) ranked 2nd of 4 by rubric" in spans
     assert "would have missed the best-judged run every time" in spans
     assert spans in read_report(built)[0].split("<nav>")[0]  # also the report's headline
     above = finding_of(build_report(make_study(tmp_path / "above", rho_ci=(0.3, 0.95))).read_text(encoding="utf-8"))
-    assert "lower validation loss did predict better judged answers" in above and "not reliably" not in above
-    assert "rubric 0.62 [0.30, 0.95]" in above
-    # the sentence logic alone (rank.finding, no rebuild): an interval below 0, and judges that disagree
+    assert "rubric: lower loss went with better judged answers (Spearman 0.62, 95% CI 0.30 to 0.95)" in above
+    assert "no evidence" not in above
+
+
+def test_the_headline_follows_each_judges_verdict_and_leaves_out_those_that_cannot_discriminate(built):
+    """rank.finding on its own (no rebuild): an interval below 0, judges that disagree, a judge
+    without an interval, and a judge that cannot discriminate."""
     losses = load_study(built).ranking.val_loss
-    below = [fake.comparison(j, losses, SCORES[j], (-0.9, -0.2)) for j in JUDGES]
-    headline = lambda cs: study_finding(cs).headline  # noqa: E731
-    assert "for all 2 judge rankings, lower validation loss went with worse judged answers" in headline(below)
-    mixed = [fake.comparison("rubric", losses, SCORES["rubric"], (0.1, 0.9)), below[1]]
-    assert ("for rubric, lower validation loss did predict better judged answers; for openai:judge-x, lower "
-            "validation loss went with worse judged answers") in headline(mixed)
-    assert study_finding(mixed).verdicts == {"rubric": "predicted", "openai:judge-x": "inverse"}
-    flat = fake.comparison("rubric", losses, {run: 5.0 for run in RUNS}, None)
-    untested = headline([flat])
-    assert "whether lower validation loss predicts better judged answers could not be tested" in untested
-    assert "rubric not computed: an ordering ranks all common runs equal" in untested
+    below = {j: fake.judge_section(j, losses, SCORES[j], (-0.9, -0.2)) for j in JUDGES}
+    text = fake.finding(below).headline
+    assert "rubric: lower loss went with worse judged answers" in text
+    assert "openai:judge-x: lower loss went with worse judged answers" in text
+    mixed = {"rubric": fake.judge_section("rubric", losses, SCORES["rubric"], (0.1, 0.9)),
+             "openai:judge-x": below["openai:judge-x"]}
+    assert fake.finding(mixed).verdicts == {"rubric": "predicted", "openai:judge-x": "inverse"}
+    no_interval = fake.comparison("rubric", losses, {run: 5.0 for run in RUNS}, None)
+    flat = {"rubric": fake.judge_section("rubric", losses, SCORES["rubric"], None).model_copy(
+        update={"loss_vs_judge": no_interval})}
+    untested = fake.finding(flat).headline
+    assert "rubric: not tested" in untested
     assert "ranked 1st of 4 (tied) by rubric, so choosing by validation loss alone would have chosen a run" in untested
+    constant = {**mixed, "openai:judge-x": fake.judge_section("openai:judge-x", losses, SCORES["openai:judge-x"],
+                                                              (0.1, 0.9), discriminates=False)}
+    found = fake.finding(constant)
+    assert "openai:judge-x" in found.excluded_judges and "openai:judge-x" not in found.verdicts
+    assert "Left out of every conclusion as unable to discriminate: openai:judge-x (" in found.headline
 
 
 def test_recommendations_state_the_tradeoff(built):
@@ -359,6 +366,7 @@ def test_report_accepts_the_evaluation_stages_own_ranking(study):
     """Guards against drift between the hand-made ranking.json and the real one: rebuild it
     with the evaluation stage's build_ranking from synthetic judgments."""
     from telcotune.artifacts.run import finished_runs
+    from telcotune.evaluate.judging import JudgeRun
     from telcotune.evaluate.ranking import build_ranking
 
     runs = finished_runs(StudyPaths(study).sweep_paths)
@@ -371,14 +379,16 @@ def test_report_accepts_the_evaluation_stages_own_ranking(study):
         judgments[judge] = rows
     sets = {"test": {p for p, s in PROMPTS if s == "test"}, "test_ood": {p for p, s in PROMPTS if s == "test_ood"}}
     original = load_study(study).ranking
-    ranking = build_ranking(judgments, runs, ["base", *RUNS], sets, n_resamples=50, seed=0,
-                            inference=original.inference, judge_files=original.judge_files)
+    answers = {run: {pid: answer_text(run, pid) for pid, _ in PROMPTS} for run in ["base", *RUNS]}
+    ranking = build_ranking(runs, ["base", *RUNS], {j: JudgeRun(rows, {}) for j, rows in judgments.items()}, sets,
+                            answers, n_resamples=50, seed=0, inference=original.inference,
+                            judge_files=original.judge_files)
     write_record(EvalPaths(study / "eval").ranking, ranking)
     html = build_report(study).read_text(encoding="utf-8")
     assert "Not available" not in section_html(html, "judgement")
     assert "Not available" not in section_html(html, "question")
     assert "Krippendorff" in section_html(html, "judgement") and "n/a on" not in section_html(html, "judgement")
-    assert "This study found that" in finding_of(html)
+    assert finding_of(html).startswith("With 5 prompts, ")
 
 
 def test_building_the_report_imports_no_training_or_model_code(study):

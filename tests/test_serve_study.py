@@ -16,7 +16,6 @@ from telcotune.artifacts.io import write_record
 from telcotune.artifacts.ranking import BootstrapSettings, Ranking
 from telcotune.config import ExperimentConfig, TrainConfig
 from telcotune.fsio import write_json, write_jsonl
-from telcotune.rank.finding import study_finding
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
 from telcotune.serve.choice import choose_run
@@ -43,7 +42,7 @@ def ranking_of(judge_scores: dict[str, dict[str, float]], pairwise_only: bool = 
         judges[judge] = section.model_copy(update={"pointwise": None}) if pairwise_only else section
     return Ranking(runs=["base", *RUNS], val_loss=RUNS, loss_order=sorted(RUNS, key=RUNS.get), prompt_sets={"test": 5},
                    judges=judges, agreement=None, bootstrap=BootstrapSettings(n_resamples=200, seed=0),
-                   finding=study_finding([]))
+                   finding=fake.finding(judges))
 
 
 def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, with_config: bool = True,

@@ -4,7 +4,6 @@ from telcotune.artifacts.run import read_finished_run
 from telcotune.artifacts.sweep import SweepSummary
 from telcotune.config import SweepRun, TrainConfig
 from telcotune.paths import StudyPaths
-from telcotune.rank.finding import study_finding
 from telcotune.summary import summary_rows
 from telcotune.train.sweep import sweep_row
 
@@ -26,7 +25,7 @@ def study(tmp_path, judge_means):
     section = fake.judge_section("rubric", losses, scores, (-0.5, 0.5))
     write_record(paths.eval_paths.ranking, Ranking(
         runs=list(scores), val_loss=losses, loss_order=["b", "a"], prompt_sets={"test": 5}, judges={"rubric": section},
-        agreement=None, bootstrap=BootstrapSettings(n_resamples=200, seed=0), finding=study_finding(section.comparisons())))
+        agreement=None, bootstrap=BootstrapSettings(n_resamples=200, seed=0), finding=fake.finding({"rubric": section})))
     return paths
 
 

@@ -263,6 +263,21 @@ def report_cmd(
     typer.echo(f"report: {build_report(workdir, force=force)}")
 
 
+@app.command("plan")
+def plan_cmd(
+    workdir: Path = typer.Option(..., "--workdir", help="A finished (pilot) study folder (runs/<name>)."),
+    target_halfwidth: Optional[float] = typer.Option(
+        None, help="Plan for 95% intervals of at most +-X (a run's and a paired difference's), in each judge's unit."),
+    detect_difference: Optional[float] = typer.Option(
+        None, help="Plan to detect a true paired difference of D between two runs, in each judge's unit."),
+    power: float = typer.Option(0.8, help="With --detect-difference: the chance of detecting it."),
+) -> None:
+    """How many prompts, judge calls, minutes and money a study needs to reach a target, per judge."""
+    from .plan import plan_command
+
+    plan_command(workdir, target_halfwidth, detect_difference, power)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)

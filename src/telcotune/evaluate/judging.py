@@ -4,6 +4,7 @@ subset, each pair in both orders. One judgments file per judge, with its energy 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,16 @@ def _pair_winner(judgments: list[Judgment], pair: tuple[str, str]) -> str | None
     return None if a == b else pair[0] if a > b else pair[1]
 
 
+@dataclass(frozen=True)
+class JudgeRun:
+    """One judge's judgments, and the Swiss rounds each run sat out (a rotating bye, counted)."""
+
+    judgments: list[Judgment]
+    byes: dict[str, int]
+
+
 def swiss_judgments(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig,
-                    seed_scores: dict[str, float], advance=lambda n: None) -> list[Judgment]:
+                    seed_scores: dict[str, float], advance=lambda n: None) -> JudgeRun:
     tournament = SwissTournament(sorted(answers), seed=cfg.seed, initial=seed_scores)
     judgments: list[Judgment] = []
     for _ in range(cfg.swiss_rounds):
@@ -58,7 +67,7 @@ def swiss_judgments(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cf
         judgments += round_judgments
         for pair in pairs:
             tournament.record(_pair_winner(round_judgments, pair), pair)
-    return judgments
+    return JudgeRun(judgments, dict(Counter(b.run for b in tournament.byes)))
 
 
 CHUNK = 32
@@ -85,9 +94,10 @@ def _expected_calls(ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig)
 
 
 def run_judge(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: EvalConfig, paths: EvalPaths,
-              meter: Meter | None = None, progress: bool = True) -> list[Judgment]:
+              meter: Meter | None = None, progress: bool = True) -> JudgeRun:
     meter = meter or NullMeter()
     judgments: list[Judgment] = []
+    byes: dict[str, int] = {}
     total = _expected_calls(ctxs, answers, cfg)
     with window(meter, "judging") as measured, \
             progress_bar(f"judging ({judge.name})", total=total, enabled=progress) as advance:
@@ -97,11 +107,13 @@ def run_judge(judge: Judge, ctxs: list[JudgeContext], answers: Answers, cfg: Eva
             if cfg.pairs == "all":
                 judgments += _in_chunks(judge.pairwise, pair_items(ctxs, answers, all_pairs(sorted(answers))), advance)
             else:
-                judgments += swiss_judgments(judge, ctxs, answers, cfg, _mean_overall(judgments), advance)
+                swiss = swiss_judgments(judge, ctxs, answers, cfg, _mean_overall(judgments), advance)
+                judgments += swiss.judgments
+                byes = swiss.byes
     slug = judge_slug(judge.name)
     write_rows(paths.judgments(slug), judgments)
     write_record(paths.judge_energy(slug), judge_energy([measured.reading], judgments=len(judgments)))
-    return judgments
+    return JudgeRun(judgments, byes)
 
 
 def _mean_overall(judgments: list[Judgment]) -> dict[str, float]:

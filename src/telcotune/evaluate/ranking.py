@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from ..artifacts.io import write_record
@@ -14,11 +15,15 @@ from ..artifacts.run import FinishedRun
 from ..fsio import write_text
 from ..judge.base import Judgment
 from ..paths import EvalPaths
+from ..judge.pairs import comparison_components
 from ..rank import (
     PairVerdict, ScoreRow, judge_agreement, loss_vs_judge, position_bias, rank_pairwise, rank_pointwise,
-    ratings_from_rows,
+    ratings_from_rows, separate_pairwise, separate_pointwise,
 )
-from ..rank.finding import study_finding
+from ..rank.diagnostics import JudgeDiagnostics, diagnose_pairwise, diagnose_pointwise
+from ..rank.finding import StudyFinding, study_finding
+from ..rank.length import answer_lengths, length_adjusted_pointwise, length_controlled_pairwise
+from .judging import JudgeRun
 
 
 def score_rows(judgments: list[Judgment], prompt_ids: set[str] | None = None) -> list[ScoreRow]:
@@ -40,42 +45,114 @@ def pair_verdicts(judgments: list[Judgment]) -> list[PairVerdict]:
     return out
 
 
-def _judge_section(judgments: list[Judgment], runs: list[str], sets: dict[str, set[str]],
-                   val_loss: dict[str, float], n_resamples: int, seed: int) -> JudgeSection:
-    rows, verdicts = score_rows(judgments), pair_verdicts(judgments)
-    name = judgments[0].judge
-    parts: dict[str, Any] = {}
-    if rows:
-        parts["pointwise"] = rank_pointwise(rows, n_resamples, seed, runs=runs)
-        parts["pointwise_by_set"] = {
-            set_name: rank_pointwise(score_rows(judgments, ids), n_resamples, seed, runs=runs)
-            for set_name, ids in sets.items() if score_rows(judgments, ids)}
-        parts["loss_vs_judge"] = loss_vs_judge(val_loss, rows, n_resamples, seed, judge_name=name)
-    if verdicts:
-        parts["pairwise"] = rank_pairwise(verdicts, n_resamples, seed, runs=runs)
-        parts["position_bias"] = position_bias(verdicts)
-        parts["loss_vs_judge_pairwise"] = loss_vs_judge(val_loss, verdicts, n_resamples, seed,
+@dataclass(frozen=True)
+class RankingInputs:
+    """What the statistics are computed from, shared by every judge."""
+
+    runs: list[FinishedRun]
+    all_runs: list[str]
+    """Every answering run (the base model included), in evaluation order."""
+    sets: dict[str, set[str]]
+    """Prompt set -> its prompt ids."""
+    lengths: dict[tuple[str, str], float]
+    """(run, prompt id) -> answer length in characters."""
+    n_resamples: int
+    seed: int
+
+    @property
+    def val_loss(self) -> dict[str, float]:
+        return {r.name: r.val_loss for r in self.runs if r.val_loss is not None}
+
+
+def _pointwise_parts(name: str, judgments: list[Judgment], inputs: RankingInputs) -> dict[str, Any]:
+    rows = score_rows(judgments)
+    n, seed = inputs.n_resamples, inputs.seed
+    if not rows:
+        return {}
+    return {
+        "pointwise": rank_pointwise(rows, n, seed, runs=inputs.all_runs),
+        "pointwise_by_set": {set_name: rank_pointwise(score_rows(judgments, ids), n, seed, runs=inputs.all_runs)
+                             for set_name, ids in inputs.sets.items() if score_rows(judgments, ids)},
+        "loss_vs_judge": loss_vs_judge(inputs.val_loss, rows, n, seed, judge_name=name),
+        "separation": separate_pointwise(rows, n, seed),
+        "length_adjusted": length_adjusted_pointwise(rows, inputs.lengths, n, seed),
+    }
+
+
+def _pairwise_parts(name: str, judgments: list[Judgment], inputs: RankingInputs) -> dict[str, Any]:
+    verdicts = pair_verdicts(judgments)
+    n, seed = inputs.n_resamples, inputs.seed
+    if not verdicts:
+        return {}
+    compared = {v.run_a for v in verdicts} | {v.run_b for v in verdicts}
+    components = comparison_components(sorted(compared), [(v.run_a, v.run_b) for v in verdicts])
+    parts: dict[str, Any] = {
+        "pairwise": rank_pairwise(verdicts, n, seed, runs=inputs.all_runs),
+        "components": components,
+        "position_bias": position_bias(verdicts),
+        "length_controlled": length_controlled_pairwise(verdicts, inputs.lengths, n, seed),
+    }
+    # Runs in different groups were never compared, directly or through others: ordering them
+    # against each other would be the prior's doing, so nothing across groups is concluded.
+    if components.connected:
+        parts["separation_pairwise"] = separate_pairwise(verdicts, n, seed)
+        parts["loss_vs_judge_pairwise"] = loss_vs_judge(inputs.val_loss, verdicts, n, seed,
                                                         judge_name=f"{name} (pairwise)")
+    return parts
+
+
+def _diagnostics(name: str, judgments: list[Judgment], inputs: RankingInputs) -> JudgeDiagnostics:
+    n_point = sum(j.protocol == "pointwise" for j in judgments)
+    n_pair = sum(j.protocol == "pairwise" for j in judgments)
+    kw = dict(n_resamples=inputs.n_resamples, seed=inputs.seed)
+    return JudgeDiagnostics(
+        judge=name,
+        pointwise=diagnose_pointwise(score_rows(judgments), n_point, inputs.lengths, **kw) if n_point else None,
+        pairwise=diagnose_pairwise(pair_verdicts(judgments), n_pair, inputs.lengths, **kw) if n_pair else None)
+
+
+def _judge_section(name: str, judgments: list[Judgment], inputs: RankingInputs, byes: dict[str, int]) -> JudgeSection:
     return JudgeSection(counts=dict(Counter(f"{j.protocol}:{j.status}" for j in judgments)),
                         unparseable=sum(j.status == "unparseable" for j in judgments),
-                        errors=sum(j.status == "error" for j in judgments), **parts)
+                        errors=sum(j.status == "error" for j in judgments),
+                        methods=dict(Counter(j.method for j in judgments if j.status == "ok" and j.method)),
+                        diagnostics=_diagnostics(name, judgments, inputs), byes=byes,
+                        **_pointwise_parts(name, judgments, inputs), **_pairwise_parts(name, judgments, inputs))
 
 
-def build_ranking(judgments_by_judge: dict[str, list[Judgment]], runs: list[FinishedRun], all_runs: list[str],
-                  sets: dict[str, set[str]], n_resamples: int, seed: int,
+def finding_of(judges: dict[str, JudgeSection], n_prompts: int) -> StudyFinding:
+    """The headline over the protocols that can discriminate; the others are named with why."""
+    separations, comparisons, excluded = {}, [], {}
+    for name, section in judges.items():
+        for label, protocol, separation, comparison in section.protocols(name):
+            if not section.discriminates(protocol):
+                excluded[label] = "; ".join(section.reasons(protocol))
+                continue
+            if separation is not None:
+                separations[label] = separation
+            if comparison is not None:
+                comparisons.append(comparison)
+    return study_finding(n_prompts, separations, comparisons, excluded)
+
+
+def build_ranking(runs: list[FinishedRun], all_runs: list[str], judge_runs: dict[str, JudgeRun],
+                  sets: dict[str, set[str]], answers: dict[str, dict[str, str]], n_resamples: int, seed: int,
                   inference: dict[str, InferenceSummary], judge_files: dict[str, str]) -> Ranking:
-    val_loss = {r.name: r.val_loss for r in runs if r.val_loss is not None}
-    judges = {name: _judge_section(js, all_runs, sets, val_loss, n_resamples, seed)
-              for name, js in judgments_by_judge.items() if js}
+    inputs = RankingInputs(runs, all_runs, sets, answer_lengths(answers), n_resamples, seed)
+    judges = {name: _judge_section(name, jr.judgments, inputs, jr.byes)
+              for name, jr in judge_runs.items() if jr.judgments}
+    excluded = {name: "; ".join(s.reasons("pointwise")) for name, s in judges.items()
+                if s.pointwise is not None and not s.discriminates("pointwise")}
     scores = {name: s.pointwise.scores() for name, s in judges.items() if s.pointwise is not None}
-    ratings = ratings_from_rows({name: score_rows(js) for name, js in judgments_by_judge.items()})
-    agreement = judge_agreement(scores, ratings) if len(scores) >= 2 else None
-    comparisons = [c for s in judges.values() for c in s.comparisons()]
+    ratings = ratings_from_rows({name: score_rows(jr.judgments) for name, jr in judge_runs.items()})
+    agreement = judge_agreement(scores, ratings, excluded=excluded) if len(scores) >= 2 else None
+    val_loss = inputs.val_loss
     return Ranking(
         runs=all_runs, val_loss=val_loss, loss_order=sorted(val_loss, key=val_loss.get),
         prompt_sets={name: len(ids) for name, ids in sets.items()}, judges=judges, agreement=agreement,
         bootstrap=BootstrapSettings(n_resamples=n_resamples, seed=seed, unit="prompt"),
-        inference=inference, judge_files=judge_files, finding=study_finding(comparisons))
+        inference=inference, judge_files=judge_files,
+        finding=finding_of(judges, sum(len(ids) for ids in sets.values())))
 
 
 def leaderboard_rows(ranking: Ranking, runs: list[FinishedRun]) -> list[dict[str, Any]]:

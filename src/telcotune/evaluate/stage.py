@@ -21,7 +21,7 @@ from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef
 from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
 from .answers import AnswerJob, answer_runs, read_answers
-from .judging import contexts, run_judge
+from .judging import JudgeRun, contexts, run_judge
 from .prompt_sets import load_prompts
 from .ranking import build_ranking, leaderboard_rows, write_ranking
 
@@ -79,16 +79,17 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
 
         scenarios = read_jsonl(data.scenarios)
         ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
-        judgments: dict[str, list[Judgment]] = {}
+        judge_runs: dict[str, JudgeRun] = {}
         for spec in judges_cfg.panel:
             judge = make_judge(spec, judges_cfg, _term_groups(scenarios), trust_remote_code=model.trust_remote_code)
-            judgments[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
+            judge_runs[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
 
         sets: dict[str, set[str]] = {}
         for p in prompts:
             sets.setdefault(p.set, set()).add(p.id)
-        ranking = build_ranking(judgments, runs, [j.run for j in jobs], sets, eval_cfg.bootstrap, eval_cfg.seed,
-                                inference, {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel})
+        ranking = build_ranking(runs, [j.run for j in jobs], judge_runs, sets, answers, eval_cfg.bootstrap,
+                                eval_cfg.seed, inference,
+                                {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel})
         write_ranking(paths, ranking, leaderboard_rows(ranking, runs))
         stage.complete(EVAL_OUTPUTS, extra={"model": model.spec, "judges": judges_cfg.panel})
     return ranking

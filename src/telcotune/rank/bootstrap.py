@@ -1,4 +1,4 @@
-"""Cluster bootstrap over prompts with percentile intervals.
+"""Cluster bootstrap over prompts.
 
 Why prompts are the resampling unit: every run answers the same prompts, and a hard prompt
 lowers all runs' scores together. Resampling single scores would treat those correlated
@@ -7,6 +7,8 @@ all runs' scores (and all verdicts) on a prompt together.
 
 A resample is represented as a weight per prompt (how many times it was drawn), so a
 statistic is computed for all resamples at once as weighted sums (`weights @ per_prompt`).
+Intervals from the draws are t-scaled (interval.py), which keeps their coverage with few
+prompts; the plain percentile interval is too narrow there.
 
 Internal convention: a statistic function returns NaN for a resample on which it is undefined
 (e.g. a run none of whose prompts were drawn). Such resamples are dropped and counted in
@@ -16,39 +18,20 @@ Internal convention: a statistic function returns NaN for a resample on which it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-# Fewer defined resamples than this cannot give two distinct percentiles.
-MIN_DEFINED_RESAMPLES = 2
+from .interval import (
+    MIN_DEFINED_RESAMPLES, Interval, percentile_interval, scaled_bootstrap_interval,
+)
+
+__all__ = [
+    "MIN_DEFINED_RESAMPLES", "Interval", "SamplesFn", "bootstrap_ci", "bootstrap_draws",
+    "cluster_weights", "percentile_interval", "run_interval",
+]
 
 SamplesFn = Callable[[np.ndarray], np.ndarray]
 """Maps prompt weights (n_resamples, n_prompts) to statistics (n_resamples,) or (n_resamples, k)."""
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A percentile bootstrap interval."""
-
-    low: float
-    high: float
-    level: float
-    """Nominal coverage, e.g. 0.95."""
-    n_resamples_used: int
-    """Resamples on which the statistic was defined (the others were dropped)."""
-
-    @property
-    def width(self) -> float:
-        return self.high - self.low
-
-    def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"low": float(self.low), "high": float(self.high), "level": float(self.level),
-                "n_resamples_used": int(self.n_resamples_used)}
 
 
 def cluster_weights(n_prompts: int, n_resamples: int, seed: int) -> np.ndarray:
@@ -61,19 +44,6 @@ def cluster_weights(n_prompts: int, n_resamples: int, seed: int) -> np.ndarray:
     return rng.multinomial(n_prompts, probs, size=n_resamples).astype(float)
 
 
-def percentile_interval(draws: np.ndarray, alpha: float = 0.05) -> tuple[Interval | None, str | None]:
-    """(interval, None), or (None, why not) when too few resamples defined the statistic."""
-    draws = np.asarray(draws, dtype=float)
-    if draws.size == 0:
-        return None, "no bootstrap resamples were requested"
-    defined = draws[~np.isnan(draws)]
-    if defined.size < MIN_DEFINED_RESAMPLES:
-        return None, (f"statistic defined on {defined.size} of {draws.size} bootstrap resamples "
-                      f"(need {MIN_DEFINED_RESAMPLES})")
-    low, high = np.quantile(defined, [alpha / 2, 1 - alpha / 2])
-    return Interval(float(low), float(high), 1 - alpha, int(defined.size)), None
-
-
 def bootstrap_draws(samples_fn: SamplesFn, n_resamples: int, seed: int, *, n_prompts: int) -> np.ndarray:
     """The statistic on every resample, always 2-D: (n_resamples, k)."""
     draws = np.asarray(samples_fn(cluster_weights(n_prompts, n_resamples, seed)), dtype=float)
@@ -83,10 +53,10 @@ def bootstrap_draws(samples_fn: SamplesFn, n_resamples: int, seed: int, *, n_pro
 def bootstrap_ci(
     samples_fn: SamplesFn, n_resamples: int, seed: int, alpha: float = 0.05, *, n_prompts: int,
 ) -> list[tuple[Interval | None, str | None]]:
-    """Percentile intervals for each column of the statistic `samples_fn` computes from prompt
-    weights; see the module docstring for the NaN convention."""
+    """t-scaled bootstrap intervals for each column of the statistic `samples_fn` computes
+    from prompt weights; see the module docstring for the NaN convention."""
     draws = bootstrap_draws(samples_fn, n_resamples, seed, n_prompts=n_prompts)
-    return [percentile_interval(draws[:, k], alpha) for k in range(draws.shape[1])]
+    return [scaled_bootstrap_interval(draws[:, k], n_prompts, alpha) for k in range(draws.shape[1])]
 
 
 def run_interval(
@@ -97,4 +67,4 @@ def run_interval(
     pretend to a certainty the data cannot give."""
     if n_prompts_of_run < 2:
         return None, f"run appears on {n_prompts_of_run} prompt(s); a prompt bootstrap needs 2"
-    return percentile_interval(draws, alpha)
+    return scaled_bootstrap_interval(draws, n_prompts_of_run, alpha)

@@ -1,30 +1,36 @@
-"""The study's answer in words, computed once: does a lower validation loss go with better judged
-answers? Each comparison gets a verdict from its Spearman interval (entirely above 0 ->
-`predicted`, entirely below -> `inverse`, spanning 0 -> `inconclusive`, no interval ->
-`untested`) and one sentence; the study's headline joins them. Both are written into
-ranking.json; the report and the summary print them and never re-derive them.
+"""The study's answer in computed words, written once into ranking.json (the report and the
+summary print it, never re-derive it): one sentence per loss-versus-judge comparison
+(`plain_finding`), and the headline (`study_finding`): how many prompts, which judges could tell
+the configurations apart, which were left out because they cannot discriminate (and why), what
+each remaining judge says about validation loss, and where the lowest-loss run landed.
+
+The loss verdict follows the Spearman interval: entirely above 0 -> `predicted`, entirely below
+-> `inverse`, spanning 0 -> `no_evidence` ("no evidence either way"), no interval -> `untested`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..fmt import interval, listing, ordinal, signed
+from ..fmt import listing, ordinal
+from .interval import SMALL_SAMPLE_PROMPTS
 
 if TYPE_CHECKING:
     from .loss_vs_judge import LossJudgeComparison
+    from .paired import Separation
 
-Verdict = Literal["predicted", "inverse", "inconclusive", "untested"]
-CLAUSES: dict[str, str] = {
-    "predicted": "lower validation loss did predict better judged answers",
-    "inverse": "lower validation loss went with worse judged answers",
-    "inconclusive": "lower validation loss did not reliably predict better judged answers",
-    "untested": "whether lower validation loss predicts better judged answers could not be tested",
-}
+LossVerdict = Literal["predicted", "inverse", "no_evidence", "untested"]
+NO_EVIDENCE = "no evidence either way"
 
 
-def verdict_of(c: LossJudgeComparison) -> Verdict:
+def _num(x: float) -> str:
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def loss_verdict(c: LossJudgeComparison) -> LossVerdict:
     ci = c.spearman_ci
     if c.correlation.spearman_rho is None or ci is None:
         return "untested"
@@ -32,15 +38,10 @@ def verdict_of(c: LossJudgeComparison) -> Verdict:
         return "predicted"
     if ci.high < 0:
         return "inverse"
-    return "inconclusive"
+    return "no_evidence"
 
 
 # ---------------------------------------------------------------- one comparison
-
-
-def _num(x: float) -> str:
-    text = f"{x:.2f}"
-    return "0.00" if text == "-0.00" else text
 
 
 def _tied_with(c: LossJudgeComparison, run: str) -> int:
@@ -72,11 +73,17 @@ def _correlation(c: LossJudgeComparison) -> str:
         return (f"{text}, but without a confidence interval ({c.ci_missing_reason}) this cannot "
                 f"show whether lower validation loss reliably predicts better judged answers")
     text += f" ({ci.level:.0%} CI {_num(ci.low)} to {_num(ci.high)})"
-    return f"{text}, so {CLAUSES[verdict_of(c)]}"
+    verdict = loss_verdict(c)
+    if verdict == "predicted":
+        return f"{text}, so lower validation loss did predict better judged answers"
+    if verdict == "inverse":
+        return f"{text}, so lower validation loss went with worse judged answers"
+    return f"{text}: {NO_EVIDENCE} whether lower validation loss predicts better judged answers"
 
 
-def plain_finding(c: LossJudgeComparison) -> str:
+def plain_finding(comparison: LossJudgeComparison) -> str:
     """One judge's (or protocol's) conclusion in one or two sentences."""
+    c = comparison
     if c.best_loss_run is None:
         return (f"No run has both a validation loss and a score from {c.judge_name}, so loss "
                 f"and judged quality cannot be compared.")
@@ -87,51 +94,65 @@ def plain_finding(c: LossJudgeComparison) -> str:
     return text
 
 
-# ---------------------------------------------------------------- the study
+# ---------------------------------------------------------------- the headline
 
 
-@dataclass(frozen=True)
-class StudyFinding:
-    verdicts: dict[str, Verdict]
-    """Comparison label (judge, or `judge (pairwise)`) -> its verdict."""
-    headline: str | None
-    """None when no judge was compared with validation loss."""
+def _separation_sentence(n_prompts: int, separations: Mapping[str, Separation]) -> str:
+    able = [j for j, s in separations.items() if s.discriminates]
+    unable = [j for j, s in separations.items() if not s.discriminates]
+    start = f"With {n_prompts} prompts"
+    if not separations:
+        return f"{start}, no judge that can discriminate compared the configurations."
+    if not able:
+        tail = "(none significantly worse than the best), so no configuration could be told apart."
+        if len(unable) == 1:
+            k = separations[unable[0]].n_runs
+            return (f"{start}, the judge ({unable[0]}) could not tell the configurations apart: all "
+                    f"{k} of {k} runs are in its top tier {tail}")
+        tiers = listing([f"{j} ({separations[j].n_runs} of {separations[j].n_runs} runs)" for j in unable])
+        return (f"{start}, no judge could tell the configurations apart: every run is in the top "
+                f"tier of {tiers} {tail}")
+    details = []
+    for j in able:
+        s = separations[j]
+        sep = "" if s.separability is None else f", {s.separability:.0%} of run pairs separated"
+        details.append(f"{j}: top tier {len(s.tier)} of {s.n_runs} runs{sep}")
+    text = f"{start}, {listing(able)} could tell configurations apart ({'; '.join(details)})"
+    return text + (f"; {listing(unable)} could not." if unable else ".")
 
 
-def _rho(c: LossJudgeComparison) -> str:
-    if c.correlation.spearman_rho is None:
-        return f"{c.judge_name} not computed: {c.correlation.missing_reason or 'no reason recorded'}"
+def _excluded_sentence(excluded: Mapping[str, str]) -> str:
+    if not excluded:
+        return ""
+    return (" Left out of every conclusion as unable to discriminate: "
+            + "; ".join(f"{judge} ({reason})" for judge, reason in excluded.items()) + ".")
+
+
+def _loss_clause(c: LossJudgeComparison) -> str:
+    verdict = loss_verdict(c)
+    if verdict == "untested":
+        reason = c.correlation.missing_reason or c.ci_missing_reason or "no interval"
+        return f"{c.judge_name}: not tested ({reason})"
     ci = c.spearman_ci
-    if ci is None:
-        return f"{c.judge_name} {signed(c.correlation.spearman_rho)} without a CI: {c.ci_missing_reason}"
-    return f"{c.judge_name} {signed(c.correlation.spearman_rho)} {interval(ci.low, ci.high)}"
+    numbers = (f"Spearman {_num(c.correlation.spearman_rho)}, {ci.level:.0%} CI {_num(ci.low)} to "
+               f"{_num(ci.high)}")
+    clause = {"predicted": "lower loss went with better judged answers",
+              "inverse": "lower loss went with worse judged answers",
+              "no_evidence": NO_EVIDENCE}[verdict]
+    return f"{c.judge_name}: {clause} ({numbers})"
 
 
-def _verdicts(comparisons: list[LossJudgeComparison]) -> str:
-    level = next((c.spearman_ci.level for c in comparisons if c.spearman_ci), 0.95)
-    numbers = f"Spearman rho with {level:.0%} CI: {'; '.join(_rho(c) for c in comparisons)}"
-    groups: dict[str, list[LossJudgeComparison]] = {}
-    for c in comparisons:
-        groups.setdefault(verdict_of(c), []).append(c)
-    if len(comparisons) == 1:
-        return f"for {comparisons[0].judge_name}, {CLAUSES[verdict_of(comparisons[0])]} ({numbers})"
-    if len(groups) == 1:
-        (name, _), = groups.items()
-        return f"for all {len(comparisons)} judge rankings, {CLAUSES[name]} ({numbers})"
-    parts = [f"for {listing([c.judge_name for c in cs])}, {CLAUSES[name]}" for name, cs in groups.items()]
-    return f"{'; '.join(parts)} ({numbers})"
-
-
-def _tied(c: LossJudgeComparison) -> bool:
-    rank = c.best_loss_judge_rank
-    return sum(r == rank for r in c.judge_ranks.values()) > 1
+def _loss_sentence(comparisons: list[LossJudgeComparison]) -> str:
+    if not comparisons:
+        return ""
+    return " Validation loss against judged quality: " + "; ".join(_loss_clause(c) for c in comparisons) + "."
 
 
 def _tail(usable: list[LossJudgeComparison]) -> str:
     firsts = [c for c in usable if c.best_loss_judge_rank == 1]
     choose = "so choosing by validation loss alone would"
     if len(firsts) == len(usable):
-        if any(_tied(c) for c in firsts):
+        if any(_tied_with(c, c.best_loss_run) for c in firsts):
             return f"{choose} have chosen a run tied for the best judge score"
         return f"{choose} also have chosen the best-judged run"
     if not firsts:
@@ -139,7 +160,7 @@ def _tail(usable: list[LossJudgeComparison]) -> str:
     return f"{choose} have chosen the best-judged run for {len(firsts)} of {len(usable)}"
 
 
-def _best_loss(comparisons: list[LossJudgeComparison]) -> str:
+def _best_loss_sentence(comparisons: list[LossJudgeComparison]) -> str:
     usable = [c for c in comparisons if c.best_loss_run and c.best_loss_judge_rank]
     if not usable:
         return ""
@@ -148,15 +169,56 @@ def _best_loss(comparisons: list[LossJudgeComparison]) -> str:
     def place(c: LossJudgeComparison) -> str:
         # Judges that scored different runs can disagree on which run has the lowest loss.
         which = "" if len(runs) == 1 else f"{c.best_loss_run} "
-        tied = " (tied)" if _tied(c) else ""
+        tied = " (tied)" if _tied_with(c, c.best_loss_run) else ""
         return f"{which}{ordinal(c.best_loss_judge_rank)} of {c.n_runs}{tied} by {c.judge_name}"
 
     subject = f"The lowest-loss run ({runs[0]})" if len(runs) == 1 else "The lowest-loss runs"
     return f" {subject} ranked {listing([place(c) for c in usable])}, {_tail(usable)}."
 
 
-def study_finding(comparisons: list[LossJudgeComparison]) -> StudyFinding:
-    verdicts = {c.judge_name: verdict_of(c) for c in comparisons}
-    if not comparisons:
-        return StudyFinding(verdicts, None)
-    return StudyFinding(verdicts, f"This study found that {_verdicts(comparisons)}.{_best_loss(comparisons)}")
+def _small_sample_sentence(n_prompts: int) -> str:
+    if n_prompts >= SMALL_SAMPLE_PROMPTS:
+        return ""
+    return (f" {n_prompts} prompts are fewer than {SMALL_SAMPLE_PROMPTS}, so the intervals' "
+            f"nominal level is not assured; `telcotune plan` estimates how many would be needed.")
+
+
+@dataclass(frozen=True)
+class StudyFinding:
+    """The headline: what the study could and could not tell."""
+
+    n_prompts: int
+    discriminating_judges: tuple[str, ...]
+    """Judges (or `judge (pairwise)`) for which some run is significantly worse than the best."""
+    non_discriminating_judges: tuple[str, ...]
+    """Judges kept in the study whose tier holds every run."""
+    excluded_judges: dict[str, str]
+    """Judges left out of every conclusion because they cannot discriminate -> why."""
+    verdicts: dict[str, LossVerdict]
+    """Comparison label -> loss verdict, for the judges kept."""
+    small_sample: bool
+    headline: str | None
+    """None when nothing was judged."""
+
+    @property
+    def any_discriminates(self) -> bool:
+        return bool(self.discriminating_judges)
+
+
+def study_finding(n_prompts: int, separations: Mapping[str, Separation], comparisons: list[LossJudgeComparison],
+                  excluded: Mapping[str, str] | None = None) -> StudyFinding:
+    """`separations` are keyed by the label to print (a judge, or `judge (pairwise)`), of the
+    judges kept; `comparisons` the kept judges' loss-versus-judge comparisons; `excluded` the
+    judges that cannot discriminate, with the reason."""
+    excluded = dict(excluded or {})
+    if not separations and not comparisons and not excluded:
+        return StudyFinding(n_prompts, (), (), {}, {}, n_prompts < SMALL_SAMPLE_PROMPTS, None)
+    text = (_separation_sentence(n_prompts, separations) + _excluded_sentence(excluded)
+            + _loss_sentence(comparisons) + _best_loss_sentence(comparisons) + _small_sample_sentence(n_prompts))
+    return StudyFinding(
+        n_prompts=n_prompts,
+        discriminating_judges=tuple(j for j, s in separations.items() if s.discriminates),
+        non_discriminating_judges=tuple(j for j, s in separations.items() if not s.discriminates),
+        excluded_judges=excluded,
+        verdicts={c.judge_name: loss_verdict(c) for c in comparisons},
+        small_sample=n_prompts < SMALL_SAMPLE_PROMPTS, headline=text)

@@ -106,8 +106,7 @@ class PairwiseRanking(RankedEntries):
         return {e.run: e.strength for e in self.entries if e.strength is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": "Bradley-Terry log-strength (mean 0); percentile CI from a bootstrap "
-                          "over prompts",
+        return {"method": "Bradley-Terry log-strength (mean 0); t-scaled bootstrap CI over prompts",
                 "merge_orders": self.merge_orders, "n_games": self.n_games,
                 "n_prompts": self.n_prompts, "prior_games": self.prior_games,
                 "converged": self.converged, "n_resamples": self.n_resamples, "seed": self.seed,
