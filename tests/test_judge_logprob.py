@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from telcotune.config import ClientSettings
 from telcotune.judge.base import JudgeContext, PairItem, PointwiseItem
 from telcotune.judge.llm_judge import LLMJudge
 from telcotune.judge.logprob import NoScoreToken, expected_score, verdict_probabilities
@@ -47,7 +48,7 @@ def pointwise_tokens(score_token: str, score_top: dict[str, float], after: dict[
 
 def judge_with(server) -> LLMJudge:
     spec = f"openai:judge@{server.base_url}"
-    return LLMJudge(spec, build_client(spec, use_cache=False, max_retries=0))
+    return LLMJudge(spec, build_client(spec, ClientSettings(max_retries=0), use_cache=False))
 
 
 def test_pointwise_score_is_the_expectation_over_score_tokens():
@@ -112,7 +113,7 @@ def test_a_reply_that_misses_the_score_position_is_parsed_as_text_or_unparseable
 @pytest.mark.usefixtures("one_torch_thread")
 def test_local_judge_scores_from_one_forward_pass(tiny_model_dir, isolated_cache):
     spec = f"local:{tiny_model_dir}"
-    judge = LLMJudge(spec, build_client(spec))
+    judge = LLMJudge(spec, build_client(spec, ClientSettings()))
     items = [PointwiseItem(CONTEXT, f"run-{i}", f"Check the APN settings {i}.") for i in range(3)]
     judgments = judge.pointwise(items) + judge.pairwise([PairItem(CONTEXT, "run-0", "a", "run-1", "b", "ab")])
     # the tiny model is random: it puts almost no probability on score tokens, and says so
@@ -126,7 +127,7 @@ def test_a_malformed_text_reply_is_asked_again_once(isolated_cache):
     replies = [ok("I think it is pretty good, maybe 7?"), ok(json.dumps({"overall": 7, "rationale": "fine"}))]
     with FakeOpenAIServer(replies) as server:
         spec = f"openai:judge@{server.base_url}"
-        judge = LLMJudge(spec, build_client(spec, max_retries=0))  # cached: the first reply is not asked for twice
+        judge = LLMJudge(spec, build_client(spec, ClientSettings(max_retries=0)))  # cached: the first reply is not asked for twice
         [judgment] = judge.pointwise([PointwiseItem(CONTEXT, "run-a", "x")])
         assert server.calls == 2 and "not usable" in server.requests[1].json["messages"][-1]["content"]
     assert judgment.status == "ok" and judgment.method == "text" and judgment.overall == 7

@@ -99,7 +99,7 @@ def test_openai_compatible_backend_reads_top_logprobs():
     tokens = [('{"', {'{"': 0.0}), ("overall", {"overall": 0.0}), ('":', {'":': 0.0}),
               (" 7", {" 7": math.log(0.6), " 8": math.log(0.4)}), ("}", {"}": 0.0})]
     with FakeOpenAIServer([Reply(200, {}, logprob_body(tokens))]) as server:
-        backend = OpenAICompatBackend("m", server.base_url)
+        backend = OpenAICompatBackend("m", server.base_url, timeout_s=10, concurrency=1)
         completion = backend.complete(ChatRequest(messages=({"role": "user", "content": "hi"},), top_logprobs=5))
         sent = server.requests[0].json
     assert sent["logprobs"] is True and sent["top_logprobs"] == 5
@@ -110,7 +110,7 @@ def test_openai_compatible_backend_reads_top_logprobs():
 
 def test_a_server_without_logprobs_gives_none_and_one_that_refuses_them_is_asked_again():
     with FakeOpenAIServer([ok('{"overall": 7}')]) as server:
-        completion = OpenAICompatBackend("m", server.base_url).complete(
+        completion = OpenAICompatBackend("m", server.base_url, timeout_s=10, concurrency=1).complete(
             ChatRequest(messages=({"role": "user", "content": "hi"},), top_logprobs=5))
     assert completion.top_logprobs is None and completion.text == '{"overall": 7}'
 
@@ -120,7 +120,7 @@ def test_a_server_without_logprobs_gives_none_and_one_that_refuses_them_is_asked
         return ok('{"overall": 6}')
 
     with FakeOpenAIServer(refuses) as server:
-        backend = OpenAICompatBackend("m", server.base_url)
+        backend = OpenAICompatBackend("m", server.base_url, timeout_s=10, concurrency=1)
         request = ChatRequest(messages=({"role": "user", "content": "hi"},), top_logprobs=5)
         first, second = backend.complete(request), backend.complete(request)
         assert first.text == second.text == '{"overall": 6}' and first.top_logprobs is None

@@ -161,19 +161,18 @@ def test_all_runs_equal_gives_no_recommendation_and_a_finding_that_says_so():
 
     loss = {run: 0.5 + 0.01 * i for i, run in enumerate(runs)}
     comparison = loss_vs_judge(loss, rows, 300, seed=0, judge_name="rubric")
-    finding = study_finding(6, {"rubric": separation}, {"rubric": comparison})
+    finding = study_finding(6, {"rubric": separation}, [comparison])
     assert finding.discriminating_judges == () and not finding.any_discriminates
-    assert finding.text.startswith("With 6 prompts, the judge (rubric) could not tell")
-    assert "no configuration could be told apart" in finding.text
-    assert "all 8 of 8 runs are in its top tier" in finding.text
-    assert finding.loss_verdicts == {"rubric": "no_evidence"}
-    assert "rubric: no evidence either way (Spearman" in finding.text
-    assert finding.small_sample and "fewer than 10" in finding.text
-    assert json.loads(json.dumps(finding.to_dict()))["any_discriminates"] is False
-    both = study_finding(6, {"rubric": separation, "local": separation}, {})
-    assert both.text.startswith("With 6 prompts, no judge could tell the configurations apart: every run "
+    assert finding.headline.startswith("With 6 prompts, the judge (rubric) could not tell")
+    assert "no configuration could be told apart" in finding.headline
+    assert "all 8 of 8 runs are in its top tier" in finding.headline
+    assert finding.verdicts == {"rubric": "no_evidence"}
+    assert "rubric: no evidence either way (Spearman" in finding.headline
+    assert finding.small_sample and "fewer than 10" in finding.headline
+    both = study_finding(6, {"rubric": separation, "local": separation}, [])
+    assert both.headline.startswith("With 6 prompts, no judge could tell the configurations apart: every run "
                                 "is in the top tier of rubric (8 of 8 runs) and local (8 of 8 runs)")
-    assert "no configuration could be told apart" in both.text
+    assert "no configuration could be told apart" in both.headline
 
 
 def test_finding_names_the_judges_that_could_discriminate():
@@ -181,13 +180,13 @@ def test_finding_names_the_judges_that_could_discriminate():
     sharp = separate_pointwise(simulated_rows(means, 30, seed=8, sd=0.5), 200, seed=0)
     blunt = separate_pointwise(simulated_rows({r: 5.0 for r in means}, 30, seed=9, sd=3.0), 200, seed=0)
     loss = {"a": 0.4, "b": 0.5, "c": 0.6}
-    comparison = loss_vs_judge(loss, simulated_rows(means, 30, seed=8, sd=0.5), 300, seed=0)
-    finding = study_finding(30, {"rubric": sharp, "local": blunt}, {"rubric": comparison})
+    comparison = loss_vs_judge(loss, simulated_rows(means, 30, seed=8, sd=0.5), 300, seed=0, judge_name="rubric")
+    finding = study_finding(30, {"rubric": sharp, "local": blunt}, [comparison])
     assert finding.discriminating_judges == ("rubric",)
     assert finding.non_discriminating_judges == ("local",)
-    assert finding.text.startswith("With 30 prompts, rubric could tell configurations apart (rubric: top "
+    assert finding.headline.startswith("With 30 prompts, rubric could tell configurations apart (rubric: top "
                                    "tier 1 of 3 runs, 100% of run pairs separated)")
-    assert "local could not" in finding.text
-    assert finding.loss_verdicts == {"rubric": "predicted"}
-    assert "lower loss went with better judged answers" in finding.text
-    assert not finding.small_sample and "fewer than" not in finding.text
+    assert "local could not" in finding.headline
+    assert finding.verdicts == {"rubric": "predicted"}
+    assert "lower loss went with better judged answers" in finding.headline
+    assert not finding.small_sample and "fewer than" not in finding.headline

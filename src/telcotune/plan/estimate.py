@@ -27,7 +27,8 @@ from typing import Any, Literal
 from ..errors import ConfigError
 from ..judge.factory import RUBRIC
 from ..llm.base import Price, cost_usd, price_for
-from ..llm.spec import OPENAI_URL, parse_spec
+from ..llm.openai_compat import OPENAI_URL
+from ..llm.spec import parse_spec
 from ..rank.interval import SMALL_SAMPLE_PROMPTS
 from .pilot import CHARS_PER_TOKEN, JudgePilot, Pilot, Tokens, read_pilot
 from .size import (
