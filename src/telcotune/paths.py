@@ -4,7 +4,8 @@
       data/            scenarios.jsonl, train/val/test(.ood).jsonl, stats.json, manifest.json
       sweep/<run>/     adapter/, metrics.jsonl, metrics.json, energy.json, config.json, manifest.json
       sweep/           sweep.json, sweep.csv, manifest.json
-      eval/            answers/, judgments/, ranking.json, leaderboard.csv, manifest.json
+      eval/            answers/, judgments/, ranking.json, leaderboard.csv, manifest.json,
+                       ratings.sqlite (people's ratings, `telcotune rate`)
       report/          index.html, report.md, figures/, manifest.json
 """
 
@@ -104,6 +105,8 @@ class EvalPaths:
     ranking = property(lambda self: self.root / "ranking.json")
     leaderboard = property(lambda self: self.root / "leaderboard.csv")
     manifest = property(lambda self: self.root / MANIFEST)
+    ratings = property(lambda self: self.root / "ratings.sqlite")
+    """People's ratings of the answers (`telcotune rate`): SQLite, written by the rating app."""
 
     def answers(self, run: str) -> Path:
         return self.answers_dir / f"{run}.jsonl"

@@ -1,0 +1,55 @@
+"""The order in which one rater meets the items.
+
+Among the items this rater has not rated, the next one is the first by:
+
+1. coverage: items that other people rated, but fewer than `MIN_RATERS` times, first (so that
+   every item people rate gets a second rating, which inter-rater agreement needs); then items
+   nobody rated; items already rated `MIN_RATERS` times or more last;
+2. informativeness, coarsely: the item's priority (see pool.py) in blocks of `block_size`, so a
+   rater works on the most informative block first;
+3. a hash of (seed, rater, item): inside a block every rater has an order of their own, and the
+   same rater gets the same order on every start.
+
+So one rater alone works through the most informative block in their own order, a second rater
+then gets the first rater's items (in a different order), and a third starts the next block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .pool import stable_int
+
+MIN_RATERS = 2
+"""Raters per item before an item counts as covered."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """An item this rater has not rated, as the chooser sees it."""
+
+    item_id: int
+    priority: int
+    n_ratings: int
+    """Ratings by other people."""
+
+
+def coverage_group(n_ratings: int, min_raters: int = MIN_RATERS) -> int:
+    if 0 < n_ratings < min_raters:
+        return 0
+    return 1 if n_ratings == 0 else 2
+
+
+def order_key(option: Option, rater_key: str, seed: int, block_size: int,
+              min_raters: int = MIN_RATERS) -> tuple[int, int, int]:
+    return (coverage_group(option.n_ratings, min_raters), option.priority // block_size,
+            stable_int(seed, "rater", rater_key, option.item_id))
+
+
+def choose_item(options: Sequence[Option], rater_key: str, seed: int, block_size: int,
+                min_raters: int = MIN_RATERS) -> int | None:
+    """The id of the item to show next, or None when nothing is left."""
+    if not options:
+        return None
+    return min(options, key=lambda o: order_key(o, rater_key, seed, max(1, block_size), min_raters)).item_id
