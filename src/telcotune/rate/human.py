@@ -16,6 +16,7 @@ for agreement with a judge, the human majority decides (splits are left out, see
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -32,10 +33,13 @@ from ..rank import (
 from ..rank.correlation import Correlation
 from .correlate import ranking_correlation, run_scores
 from .needed import RatingsNeeded, ratings_needed
-from .outcomes import LABELS, human_pair_outcomes, human_score_rows, human_verdicts, judge_pair_outcomes, label_of
+from .outcomes import (
+    LABELS, MIRROR, both_orientations, human_pair_outcomes, human_score_rows, human_verdicts, judge_pair_outcomes,
+    label_of,
+)
 from .pool import Protocol
 from .records import StoredRating
-from .reliability import Estimate, KappaWeights, Level, cohen_kappa, krippendorff_alpha, raw_agreement
+from .reliability import MIN_PROMPTS, Estimate, KappaWeights, Level, cohen_kappa, krippendorff_alpha, raw_agreement
 from .study import JudgeEvidence, load_answers, load_judgments, load_val_losses
 
 HUMAN_JUDGE = "human"
@@ -149,6 +153,15 @@ def _label(r: StoredRating) -> Any:
     return r.overall
 
 
+def _kappa(pairs: Sequence[tuple[str, Any, Any]], categories: Sequence[Any], weights: KappaWeights,
+           n_resamples: int, seed: int) -> Estimate:
+    """Cohen's kappa; verdict labels in both orientations (see outcomes.py), counted once."""
+    if categories != LABELS:
+        return cohen_kappa(pairs, categories, weights, n_resamples, seed)
+    found = cohen_kappa(both_orientations(pairs), categories, weights, n_resamples, seed)
+    return dataclasses.replace(found, n_units=len(pairs))
+
+
 def _rater_pairs(ratings: Sequence[StoredRating], categories: Sequence[Any], weights: KappaWeights,
                  n_resamples: int, seed: int) -> tuple[RaterPairAgreement, ...]:
     by_rater: dict[str, dict[int, StoredRating]] = defaultdict(dict)
@@ -159,7 +172,7 @@ def _rater_pairs(ratings: Sequence[StoredRating], categories: Sequence[Any], wei
         common = sorted(set(by_rater[a]) & set(by_rater[b]))
         if common:
             pairs = [(by_rater[a][i].prompt_id, _label(by_rater[a][i]), _label(by_rater[b][i])) for i in common]
-            out.append(RaterPairAgreement(a, b, cohen_kappa(pairs, categories, weights, n_resamples, seed)))
+            out.append(RaterPairAgreement(a, b, _kappa(pairs, categories, weights, n_resamples, seed)))
     return tuple(out)
 
 
@@ -167,14 +180,20 @@ def inter_rater_agreement(ratings: Sequence[StoredRating], n_resamples: int = 10
     multi = [group for group in _by_item(ratings).values() if len(group) >= 2]
     units = [(group[0].prompt_id, [_label(r) for r in group]) for group in multi]
     pairwise = bool(ratings) and ratings[0].protocol == "pairwise"
+    if pairwise:  # both orientations (see outcomes.py), counted once
+        units += [(prompt, [MIRROR[label] for label in labels]) for prompt, labels in units]
     level: Level = "nominal" if pairwise else "interval"
     categories = LABELS if pairwise else sorted({_label(r) for r in ratings})
     weights: KappaWeights = "none" if pairwise else "quadratic"
     return InterRaterAgreement(
         n_items_multi=len(multi), n_ratings_multi=sum(len(g) for g in multi),
-        alpha=krippendorff_alpha(units, level, n_resamples, seed), alpha_level=level,
+        alpha=_counted_once(krippendorff_alpha(units, level, n_resamples, seed), len(multi)), alpha_level=level,
         ordinal_alpha=None if pairwise else krippendorff_alpha(units, "ordinal", n_resamples, seed),
         kappa_weights=weights, rater_pairs=_rater_pairs(ratings, categories, weights, n_resamples, seed))
+
+
+def _counted_once(found: Estimate, n_units: int) -> Estimate:
+    return dataclasses.replace(found, n_units=n_units) if found.n_units else found
 
 
 # ---------------------------------------------------------------- judges against people
@@ -196,7 +215,7 @@ def judge_versus_people(judge: JudgeEvidence, ratings: Sequence[StoredRating], n
         corr, ci, reason, kind = found.correlation, found.spearman_ci, found.missing_reason, judge_scores.kind
     return JudgeVersusPeople(
         judge=judge.judge, n_pairs=len(pairs),
-        kappa=cohen_kappa(pairs, LABELS, "none", n_resamples, seed),
+        kappa=_kappa(pairs, LABELS, "none", n_resamples, seed),
         agreement_with_ties=raw_agreement(pairs, LABELS, (), n_resamples, seed),
         agreement_without_ties=raw_agreement(pairs, LABELS, ("tie",), n_resamples, seed),
         judge_ranking_kind=kind, rank_correlation=corr, spearman_ci=ci, spearman_missing_reason=reason)
@@ -213,7 +232,7 @@ def _ranking_needed(ranking: PairwiseRanking | PointwiseRanking, n_ratings: int,
     basis = ("every run has an interval" if not lacking else
              f"{lacking} run(s) have no interval (a run needs ratings on 2 prompts); about {more} more ratings "
              f"that include them give each one")
-    return RatingsNeeded("people's ranking: an interval for every run", n_ratings, None, 0.0, more, basis)
+    return RatingsNeeded("people's ranking: an interval for every run", n_ratings, None, None, more, basis)
 
 
 def _needed(section_parts: dict[str, Any], n_ratings: int, n_prompts: int, pairwise: bool) -> tuple[RatingsNeeded, ...]:
@@ -252,10 +271,14 @@ def human_judge_section(ratings: Sequence[StoredRating], judges: Sequence[JudgeE
     else:
         ranking = rank_pointwise(rows, n_resamples, seed, runs=runs)
         loss = loss_vs_judge(val_loss, rows, n_resamples, seed, judge_name=HUMAN_JUDGE)
+    n_prompts = len({r.prompt_id for r in ratings})
+    if n_prompts < MIN_PROMPTS and loss.spearman_ci is not None:
+        # every resample of one prompt is that prompt: a zero-width interval that claims certainty
+        loss = dataclasses.replace(loss, spearman_ci=None, kendall_ci=None, ci_missing_reason=(
+            f"people rated {n_prompts} prompt(s); a prompt bootstrap needs {MIN_PROMPTS}"))
     parts = {"ranking": ranking, "loss": loss, "inter": inter_rater_agreement(ratings, n_resamples, seed),
              "judges": tuple(judge_versus_people(j, ratings, n_resamples, seed) for j in judges)}
     bias = position_bias(verdicts) if pairwise else None
-    n_prompts = len({r.prompt_id for r in ratings})
     return HumanJudgeSection(
         protocol=protocol, n_raters=len({r.rater for r in ratings}), n_ratings=len(ratings),
         n_items=len({r.item_id for r in ratings}), n_prompts=n_prompts,

@@ -33,7 +33,8 @@ class RatingsNeeded:
     n_ratings: int
     """Ratings the statistic is computed from now."""
     half_width: float | None
-    target_half_width: float
+    target_half_width: float | None
+    """None for a statistic whose aim is to exist (an interval for every run)."""
     more_ratings: int | None
     """Estimated ratings still to collect; 0 when the target is met; None when no estimate."""
     basis: str
@@ -54,7 +55,7 @@ def ratings_needed(statistic: str, kind: str, n_ratings: int, ci: Interval | Non
     if n_prompts < MIN_PROMPTS:
         more = (MIN_PROMPTS - n_prompts) * per_prompt
         what = "ratings" if per_prompt == 1 else f"ratings ({per_prompt} raters per item)"
-        basis = (f"no interval yet: the ratings come from {n_prompts} prompt(s) and a prompt bootstrap needs "
+        basis = (f"no interval yet: it rests on {n_prompts} prompt(s) and a prompt bootstrap needs "
                  f"{MIN_PROMPTS}; {more} more {what} on other prompts give a first interval")
         return RatingsNeeded(statistic, n_ratings, None, target, more, basis)
     return RatingsNeeded(statistic, n_ratings, None, target, None,

@@ -11,7 +11,11 @@ which run is preferred, or a tie.
   only if all agree, see rank/orders.py), else the comparison of its two pointwise scores.
 
 Outcome labels are relative to the pair's runs sorted by name: "first" (the run first by name
-wins), "second", or "tie".
+wins), "second", or "tie". Which run is "first" is arbitrary, yet it skews the label counts when
+names go with quality (`base` sorts first and usually loses), and chance-corrected statistics
+(kappa, alpha) depend on those counts. So they are computed on every pair in both orientations
+(`both_orientations`): the counts of "first" and "second" are then equal and the result does not
+depend on how runs are named.
 """
 
 from __future__ import annotations
@@ -35,6 +39,14 @@ PairKey = tuple[str, str, str]
 
 def label_of(winner: str | None, low: str, high: str) -> Label:
     return "tie" if winner is None else "first" if winner == low else "second"
+
+
+MIRROR: dict[Label, Label] = {"first": "second", "second": "first", "tie": "tie"}
+
+
+def both_orientations(pairs: Sequence[tuple[str, Label, Label]]) -> list[tuple[str, Label, Label]]:
+    """(prompt, label, label) units plus each one with the pair's runs swapped."""
+    return [*pairs, *((p, MIRROR[a], MIRROR[b]) for p, a, b in pairs)]
 
 
 @dataclass(frozen=True)
