@@ -123,7 +123,10 @@ function scaleRow(criterion, index) {
     button.className = "score";
     button.textContent = String(score);
     button.dataset.score = String(score);
-    button.addEventListener("click", () => setScore(index, score));
+    button.addEventListener("click", (event) => {
+      event.stopPropagation(); // the row's own click would mark this line again
+      setScore(index, score);
+    });
     scale.append(button);
   }
   row.append(name, help, scale);
