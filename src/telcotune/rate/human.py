@@ -153,13 +153,17 @@ def _label(r: StoredRating) -> Any:
     return r.overall
 
 
+def _counted_once(found: Estimate, n_units: int) -> Estimate:
+    return dataclasses.replace(found, n_units=n_units) if found.n_units else found
+
+
 def _kappa(pairs: Sequence[tuple[str, Any, Any]], categories: Sequence[Any], weights: KappaWeights,
            n_resamples: int, seed: int) -> Estimate:
-    """Cohen's kappa; verdict labels in both orientations (see outcomes.py), counted once."""
-    if categories != LABELS:
+    """Cohen's kappa; verdict labels (`LABELS`) in both orientations (see outcomes.py), each
+    pair counted once."""
+    if tuple(categories) != LABELS:
         return cohen_kappa(pairs, categories, weights, n_resamples, seed)
-    found = cohen_kappa(both_orientations(pairs), categories, weights, n_resamples, seed)
-    return dataclasses.replace(found, n_units=len(pairs))
+    return _counted_once(cohen_kappa(both_orientations(pairs), categories, weights, n_resamples, seed), len(pairs))
 
 
 def _rater_pairs(ratings: Sequence[StoredRating], categories: Sequence[Any], weights: KappaWeights,
@@ -190,10 +194,6 @@ def inter_rater_agreement(ratings: Sequence[StoredRating], n_resamples: int = 10
         alpha=_counted_once(krippendorff_alpha(units, level, n_resamples, seed), len(multi)), alpha_level=level,
         ordinal_alpha=None if pairwise else krippendorff_alpha(units, "ordinal", n_resamples, seed),
         kappa_weights=weights, rater_pairs=_rater_pairs(ratings, categories, weights, n_resamples, seed))
-
-
-def _counted_once(found: Estimate, n_units: int) -> Estimate:
-    return dataclasses.replace(found, n_units=n_units) if found.n_units else found
 
 
 # ---------------------------------------------------------------- judges against people
@@ -235,15 +235,15 @@ def _ranking_needed(ranking: PairwiseRanking | PointwiseRanking, n_ratings: int,
     return RatingsNeeded("people's ranking: an interval for every run", n_ratings, None, None, more, basis)
 
 
-def _needed(section_parts: dict[str, Any], n_ratings: int, n_prompts: int, pairwise: bool) -> tuple[RatingsNeeded, ...]:
-    loss: LossJudgeComparison = section_parts["loss"]
-    inter: InterRaterAgreement = section_parts["inter"]
-    out = [_ranking_needed(section_parts["ranking"], n_ratings, 2 if pairwise else 1),
+def _needed(ranking: PairwiseRanking | PointwiseRanking, loss: LossJudgeComparison, inter: InterRaterAgreement,
+            judges: Sequence[JudgeVersusPeople], n_ratings: int, n_prompts: int) -> tuple[RatingsNeeded, ...]:
+    runs_per_rating = 2 if isinstance(ranking, PairwiseRanking) else 1
+    out = [_ranking_needed(ranking, n_ratings, runs_per_rating),
            ratings_needed("lower validation loss against people's ranking (Spearman)", "spearman", n_ratings,
                           loss.spearman_ci, n_prompts, loss.ci_missing_reason),
            ratings_needed("agreement between raters (Krippendorff's alpha)", "alpha", inter.n_ratings_multi,
                           inter.alpha.ci, inter.alpha.n_prompts, inter.alpha.missing_reason, per_prompt=2)]
-    for j in section_parts["judges"]:
+    for j in judges:
         out.append(ratings_needed(f"{j.judge} against people (Cohen's kappa)", "kappa", n_ratings, j.kappa.ci,
                                   j.kappa.n_prompts, j.kappa.missing_reason))
         out.append(ratings_needed(f"{j.judge} against people's ranking (Spearman)", "spearman", n_ratings,
@@ -276,15 +276,15 @@ def human_judge_section(ratings: Sequence[StoredRating], judges: Sequence[JudgeE
         # every resample of one prompt is that prompt: a zero-width interval that claims certainty
         loss = dataclasses.replace(loss, spearman_ci=None, kendall_ci=None, ci_missing_reason=(
             f"people rated {n_prompts} prompt(s); a prompt bootstrap needs {MIN_PROMPTS}"))
-    parts = {"ranking": ranking, "loss": loss, "inter": inter_rater_agreement(ratings, n_resamples, seed),
-             "judges": tuple(judge_versus_people(j, ratings, n_resamples, seed) for j in judges)}
+    inter = inter_rater_agreement(ratings, n_resamples, seed)
+    versus = tuple(judge_versus_people(j, ratings, n_resamples, seed) for j in judges)
     bias = position_bias(verdicts) if pairwise else None
     return HumanJudgeSection(
         protocol=protocol, n_raters=len({r.rater for r in ratings}), n_ratings=len(ratings),
         n_items=len({r.item_id for r in ratings}), n_prompts=n_prompts,
         n_both_bad=sum(r.verdict == "both_bad" for r in ratings), ranking=ranking, loss_vs_people=loss,
-        inter_rater=parts["inter"], n_split_pairs=human_pair_outcomes(ratings).n_split, judges=parts["judges"],
-        needed=_needed(parts, len(ratings), n_prompts, pairwise),
+        inter_rater=inter, n_split_pairs=human_pair_outcomes(ratings).n_split, judges=versus,
+        needed=_needed(ranking, loss, inter, versus, len(ratings), n_prompts),
         position_first_share=None if bias is None else bias.first_position_share)
 
 
@@ -312,13 +312,13 @@ def agreement_entry(sections: Mapping[str, HumanJudgeSection]) -> dict[str, Any]
 
 def load_human_sections(study_root: Path, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, HumanJudgeSection]:
     """Every protocol with ratings in `eval/ratings.sqlite`, computed; empty without ratings."""
-    from .store import RatingStore
+    from .store import read_ratings
 
     study = StudyPaths(Path(study_root))
     eval_paths = EvalPaths(study.eval)
     if not eval_paths.ratings.is_file():
         return {}
-    ratings = RatingStore(eval_paths.ratings).ratings()
+    ratings = read_ratings(eval_paths.ratings)
     if not ratings:
         return {}
     runs = load_answers(study.eval).runs

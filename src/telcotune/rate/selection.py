@@ -41,15 +41,14 @@ def coverage_group(n_ratings: int, min_raters: int = MIN_RATERS) -> int:
     return 1 if n_ratings == 0 else 2
 
 
-def order_key(option: Option, rater_key: str, seed: int, block_size: int,
-              min_raters: int = MIN_RATERS) -> tuple[int, int, int]:
-    return (coverage_group(option.n_ratings, min_raters), option.priority // block_size,
-            stable_int(seed, "rater", rater_key, option.item_id))
-
-
 def choose_item(options: Sequence[Option], rater_key: str, seed: int, block_size: int,
                 min_raters: int = MIN_RATERS) -> int | None:
-    """The id of the item to show next, or None when nothing is left."""
+    """The id of the item to show next, or None when nothing is left. Only the items of the
+    first (coverage, block) tier are hashed, so a pool of many thousands stays fast."""
     if not options:
         return None
-    return min(options, key=lambda o: order_key(o, rater_key, seed, max(1, block_size), min_raters)).item_id
+    block = max(1, block_size)
+    tier_of = {o.item_id: (coverage_group(o.n_ratings, min_raters), o.priority // block) for o in options}
+    first = min(tier_of.values())
+    tier = [o for o in options if tier_of[o.item_id] == first]
+    return min(tier, key=lambda o: stable_int(seed, "rater", rater_key, o.item_id)).item_id

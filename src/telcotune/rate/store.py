@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import DataError, StageError
 from .pool import Candidate, Protocol
 from .records import SCORE_FIELDS, RatingError, Response, StoredRating
-from .selection import MIN_RATERS, Option, coverage_group, order_key
+from .selection import Option, choose_item
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -359,16 +359,12 @@ class RatingStore:
             conn.execute("DELETE FROM assignments WHERE rater_id = ? AND protocol = ?", (rater.id, protocol))
             if self._done(conn, rater, protocol) >= per_rater:
                 return None
-            options = self._options(conn, rater, protocol)
-            if not options:
+            chosen = choose_item(self._options(conn, rater, protocol), name_key(rater.name), self.seed, per_rater)
+            if chosen is None:
                 return None
-            block = max(1, per_rater)
-            best = min((coverage_group(o.n_ratings), o.priority // block) for o in options)
-            tier = [o for o in options if (coverage_group(o.n_ratings), o.priority // block) == best]
-            chosen = min(tier, key=lambda o: order_key(o, name_key(rater.name), self.seed, block, MIN_RATERS))
             conn.execute("INSERT INTO assignments (rater_id, protocol, item_id, served_at) VALUES (?, ?, ?, ?)",
-                         (rater.id, protocol, chosen.item_id, now_iso()))
-            item = conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (chosen.item_id,)).fetchone()
+                         (rater.id, protocol, chosen, now_iso()))
+            item = conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (chosen,)).fetchone()
         return _item(item)
 
     def rate(self, rater: Rater, item_key: str, response: Response) -> StoredRating:
@@ -445,6 +441,24 @@ class RatingStore:
                 self._insert(conn, rater, rating)
                 added += 1
         return added, skipped
+
+
+def read_ratings(path: str | Path) -> list[StoredRating]:
+    """Every rating in a ratings file, opened read-only (for reports on a copied study folder)."""
+    path = Path(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                raise StageError(f"{path}: ratings schema {version}; this telcotune reads {SCHEMA_VERSION}")
+            rows = conn.execute(f"SELECT {_RATING_COLUMNS} FROM ratings r JOIN items i ON i.id = r.item_id "
+                                "JOIN raters ra ON ra.id = r.rater_id ORDER BY r.id").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    return [_rating(r) for r in rows]
 
 
 def _same(a: StoredRating, b: StoredRating) -> bool:
