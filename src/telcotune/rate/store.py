@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import DataError, StageError
 from .pool import Candidate, Protocol
 from .records import SCORE_FIELDS, RatingError, Response, StoredRating
-from .selection import Option, choose_item
+from .selection import FIRST_TIER, choose_item, first_tier_params
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -331,14 +331,6 @@ class RatingStore:
         return conn.execute("SELECT count(*) FROM ratings r JOIN items i ON i.id = r.item_id "
                             "WHERE r.rater_id = ? AND i.protocol = ?", (rater.id, protocol)).fetchone()[0]
 
-    @staticmethod
-    def _options(conn: sqlite3.Connection, rater: Rater, protocol: Protocol) -> list[Option]:
-        rows = conn.execute(
-            "SELECT i.id, i.priority, count(r.id), coalesce(sum(r.rater_id = ?), 0) FROM items i "
-            "LEFT JOIN ratings r ON r.item_id = i.id WHERE i.protocol = ? AND i.active = 1 GROUP BY i.id",
-            (rater.id, protocol))
-        return [Option(id_, priority, n) for id_, priority, n, mine in rows if not mine]
-
     def progress(self, rater: Rater, protocol: Protocol, per_rater: int) -> Progress:
         with self.connect() as conn:
             done = self._done(conn, rater, protocol)
@@ -359,7 +351,8 @@ class RatingStore:
             conn.execute("DELETE FROM assignments WHERE rater_id = ? AND protocol = ?", (rater.id, protocol))
             if self._done(conn, rater, protocol) >= per_rater:
                 return None
-            chosen = choose_item(self._options(conn, rater, protocol), name_key(rater.name), self.seed, per_rater)
+            tier = [id_ for (id_,) in conn.execute(FIRST_TIER, first_tier_params(rater.id, protocol, per_rater))]
+            chosen = choose_item(tier, name_key(rater.name), self.seed)
             if chosen is None:
                 return None
             conn.execute("INSERT INTO assignments (rater_id, protocol, item_id, served_at) VALUES (?, ?, ?, ?)",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..fsio import write_text
+from ..judge.llm_judge import CRITERIA
 from .pool import PROTOCOLS
 from .records import HUMAN_VERDICTS, SCORE_FIELDS, RatingError, Response, StoredRating
 from .store import RatingStore, normalise_name
@@ -31,6 +32,8 @@ from .study import AnswerBook
 
 COLUMNS: tuple[str, ...] = ("rater", "protocol", "prompt_id", "run_a", "run_b", "verdict", *SCORE_FIELDS,
                             "comment", "rated_at")
+OPTIONAL_COLUMNS = frozenset((*CRITERIA, "comment"))
+"""Columns an imported file may leave out (every other one is required in its header)."""
 
 
 class RatingsImportError(DataError):
@@ -150,7 +153,7 @@ def read_csv(path: Path, store: RatingStore, book: AnswerBook) -> list[tuple[str
         raise RatingsImportError(f"{path}: not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    missing = [c for c in COLUMNS if c not in header and c not in SCORE_FIELDS[:-1] and c != "comment"]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown:
         problem = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(unknown)}"
