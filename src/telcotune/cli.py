@@ -252,6 +252,31 @@ def export_cmd(
     typer.echo(f"merged model: {export_command(workdir, run, adapter, model, out, dtype)}")
 
 
+@app.command("rate")
+def rate_cmd(
+    workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>) whose evaluation answers people rate."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback needs --api-key-env."),
+    port: int = typer.Option(8010, help="TCP port."),
+    protocol: str = typer.Option("pairwise", help="pairwise: two answers side by side (A, B, tie, both bad); pointwise: one answer scored 1-10 on the judges' criteria."),
+    per_rater: int = typer.Option(40, "--per-rater", min=1, help="Ratings asked of each rater."),
+    api_key_env: Optional[str] = typer.Option(None, help="Require this access key (read from the environment variable) for rating; needed beyond loopback."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Write every rating to this CSV file and exit."),
+    import_file: Optional[Path] = typer.Option(None, "--import", help="Add the ratings in this CSV file (validated row by row; all or nothing) and exit."),
+) -> None:
+    """Let people rate the study's answers (a web page), or export / import their ratings."""
+    from .rate.commands import export_command, import_command, rate_command
+
+    if export and import_file:
+        raise typer.BadParameter("give --export or --import, not both")
+    if export:
+        typer.echo(f"exported {export_command(workdir, export)} rating(s) to {export}")
+    elif import_file:
+        added, skipped = import_command(workdir, import_file)
+        typer.echo(f"imported {added} rating(s) from {import_file}" + (f"; {skipped} already present" if skipped else ""))
+    else:
+        rate_command(workdir, host, port, protocol, per_rater, api_key_env)
+
+
 @app.command("report")
 def report_cmd(
     workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>) whose artifacts to report on."),

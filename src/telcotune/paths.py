@@ -10,7 +10,7 @@ file name by hand; every file one stage writes and another reads is named here.
       sweep/           sweep.json, sweep.csv, .tokenized-<key>.pt, manifest.json
       eval/            answers/<run>.jsonl (+ .meta.json, .energy.json),
                        judgments/<judge>.jsonl (+ .energy.json), ranking.json, leaderboard.csv,
-                       manifest.json
+                       ratings.sqlite (people's ratings, `telcotune rate`), manifest.json
       report/          index.html, report.md, figures/, manifest.json
 """
 
@@ -119,6 +119,10 @@ class EvalPaths:
     ranking = property(lambda self: self.root / "ranking.json")
     leaderboard = property(lambda self: self.root / "leaderboard.csv")
     manifest = property(lambda self: self.root / MANIFEST)
+
+    ratings = property(lambda self: self.root / "ratings.sqlite")
+    """People's ratings (`telcotune rate`); kept outside the stage's outputs, so rating never
+    makes the evaluation stale."""
 
     def answers(self, run: str) -> Path:
         return self.answers_dir / f"{run}.jsonl"
