@@ -10,10 +10,14 @@ import json
 import re
 from itertools import combinations
 
-from telcotune.fsio import read_json, write_json, write_jsonl
+from telcotune.artifacts.io import read_record, write_record
+from telcotune.artifacts.ranking import Ranking
+from telcotune.evaluate.ranking import RankingInputs, human_judge
+from telcotune.fsio import write_jsonl
 from telcotune.paths import EvalPaths
+from telcotune.rank.length import answer_lengths
 from telcotune.rate.commands import open_store
-from telcotune.rate.human import agreement_entry, judge_entry, load_human_sections
+from telcotune.rate.human import HUMAN_JUDGE, load_human_sections, load_ratings
 from telcotune.rate.records import Response
 from telcotune.report import build_report, load_study
 from telcotune.report.blocks import Document, Finding, Table
@@ -61,13 +65,16 @@ def rate_as_people(root, per_rater: int = 12) -> None:
             store.rate(rater, item.key, Response("both_bad" if name == "Chen" and a == "base" else verdict))
 
 
-def add_people_to_ranking(root) -> dict:
+def add_people_to_ranking(root) -> Ranking:
+    """What `evaluate` does with ratings: people's statistics in `human`, and people as the judge."""
+    eval_paths = EvalPaths(root / "eval")
     sections = load_human_sections(root, n_resamples=200)
-    ranking_path = EvalPaths(root / "eval").ranking
-    ranking = read_json(ranking_path)
-    ranking["judges"]["human"] = judge_entry(sections)
-    ranking["human_agreement"] = agreement_entry(sections)
-    write_json(ranking_path, ranking)
+    ranking = read_record(eval_paths.ranking, Ranking)
+    answers = {run: {row.id: row.answer for row in rows} for run, rows in load_study(root).answers.items()}
+    inputs = RankingInputs([], list(ranking.runs), {}, answer_lengths(answers), 200, 0)
+    judges = {**ranking.judges, HUMAN_JUDGE: human_judge(sections, load_ratings(eval_paths), inputs)}
+    ranking = ranking.model_copy(update={"human": sections, "judges": judges})
+    write_record(eval_paths.ranking, ranking)
     return ranking
 
 
@@ -76,7 +83,7 @@ def test_without_ratings_the_section_says_how_to_start(tmp_path):
     section, html, md = render(root, tmp_path)
     assert section.title == "Judges against people"
     note = f"Not available: judges against people (nobody has rated answers yet; start a rating session with " \
-           f"`telcotune rate --workdir {root}`, then rebuild the report)."
+           f"`telcotune rate --workdir {root}`, then run `telcotune run` (or `evaluate`) again to add the ratings)."
     assert section.blocks[0].text == note and "Not available: judges against people" in html and "Not available" in md
 
 
@@ -84,8 +91,8 @@ def test_with_ratings_the_section_shows_agreement_ranking_and_what_is_missing(tm
     root = study_with_judgments(tmp_path / "study")
     rate_as_people(root)
     ranking = add_people_to_ranking(root)
-    agreement = ranking["human_agreement"]["pairwise"]
-    assert agreement["n_raters"] == 3 and agreement["n_ratings"] == 36
+    agreement = ranking.human["pairwise"]
+    assert agreement.n_raters == 3 and agreement.n_ratings == 36
     section, html, md = render(root, tmp_path)
     text = json.dumps([b.__dict__ for b in section.blocks], default=str)
     assert "3 people gave 36 ratings" in text and "rated by two people or more" in text

@@ -16,7 +16,7 @@ from scipy import stats
 from telcotune.rank import PairVerdict, ScoreRow
 from telcotune.rank.bootstrap import Interval
 from telcotune.rate.correlate import rowwise_spearman
-from telcotune.rate.human import agreement_entry, human_judge_section, judge_entry
+from telcotune.rate.human import human_judge_section
 from telcotune.rate.needed import ratings_needed
 from telcotune.rate.outcomes import majority
 from telcotune.rate.records import StoredRating
@@ -236,7 +236,7 @@ def test_people_answer_the_loss_question():
         assert loss.judge_name == "human (pairwise)" and loss.n_runs == len(RUNS)
         assert (loss.spearman_ci.low > 0) if sign == 1 else (loss.spearman_ci.high < 0)
         expected = "did predict" if sign == 1 else "went with worse"
-        assert expected in loss.to_dict()["plain_finding"]
+        assert expected in loss.finding
         assert section.ranking.order[0] == ("r1" if sign == 1 else "r6")
 
 
@@ -290,14 +290,19 @@ def test_too_few_ratings_say_how_many_more_are_needed():
     assert all(n.more_ratings for n in section.needed), [n.to_dict() for n in section.needed]
 
 
-def test_ranking_json_entries_have_the_shape_of_a_judge():
+def test_people_go_into_ranking_json_as_a_judge_and_round_trip_through_its_record():
+    from telcotune.artifacts.io import parse, to_plain
+    from telcotune.artifacts.ranking import JudgeSection
+    from telcotune.evaluate.ranking import RankingInputs, human_judge
+    from telcotune.rate.human import HumanJudgeSection
+
     ratings, judges = simulate(n_prompts=4)
     section = human_judge_section(ratings, judges, {r: 1.0 + i for i, r in enumerate(RUNS)}, runs=(*RUNS, "base"),
                                   n_resamples=100)
-    entry = judge_entry({"pairwise": section})
-    assert set(entry) == {"counts", "unparseable", "errors", "pairwise", "loss_vs_judge_pairwise"}
-    assert entry["counts"] == {"pairwise:ok": len(ratings)}
-    assert entry["pairwise"]["order"][-1] == "base" and entry["pairwise"]["entries"][-1]["strength"] is None
-    agreement = agreement_entry({"pairwise": section})["pairwise"]
-    assert {j["judge"] for j in agreement["judges"]} == {"judge-a", "judge-b", "judge-c"}
-    assert agreement["n_raters"] == 3 and agreement["inter_rater"]["alpha_level"] == "nominal"
+    human = human_judge({"pairwise": section}, ratings, RankingInputs([], [*RUNS, "base"], {}, {}, 100, 0))
+    assert isinstance(human, JudgeSection) and human.counts == {"pairwise:ok": len(ratings)}
+    assert human.pairwise.order[-1] == "base" and human.pairwise.entries[-1].strength is None
+    assert human.loss_vs_judge_pairwise is section.loss_vs_people and human.diagnostics.pairwise is not None
+    back = parse(HumanJudgeSection, to_plain(section), "ranking.json human.pairwise")
+    assert {j.judge for j in back.judges} == {"judge-a", "judge-b", "judge-c"}
+    assert back.n_raters == 3 and back.inter_rater.alpha_level == "nominal"

@@ -14,6 +14,7 @@ from ..rank import (
 from ..rank.diagnostics import JudgeDiagnostics, ProtocolDiagnostics
 from ..rank.finding import StudyFinding
 from ..rank.length import LengthAdjustedPointwise, LengthControlledRanking
+from ..rate.human import HumanJudgeSection
 from .io import Record
 
 Protocol = Literal["pointwise", "pairwise"]
@@ -105,6 +106,10 @@ class Ranking(Record):
     inference: dict[str, InferenceSummary] = {}
     judge_files: dict[str, str] = {}
     """Judge spec -> its judgments file name under eval/judgments/."""
+    human: dict[str, HumanJudgeSection] = {}
+    """People's ratings (`telcotune rate`) per protocol: their ranking, agreement between people,
+    each LLM judge against people, and how many more ratings each statistic needs. People also
+    appear in `judges` as the judge `human`."""
     finding: StudyFinding
     """The study's answer, computed once (rank.finding) for the report and the summary."""
 

@@ -14,6 +14,7 @@ from ..artifacts.ranking import BootstrapSettings, InferenceSummary, JudgeSectio
 from ..artifacts.run import FinishedRun
 from ..fsio import write_text
 from ..judge.base import Judgment
+from ..judge.evidence import pair_verdicts, score_rows
 from ..paths import EvalPaths
 from ..judge.pairs import comparison_components
 from ..rank import (
@@ -23,26 +24,10 @@ from ..rank import (
 from ..rank.diagnostics import JudgeDiagnostics, diagnose_pairwise, diagnose_pointwise
 from ..rank.finding import StudyFinding, study_finding
 from ..rank.length import answer_lengths, length_adjusted_pointwise, length_controlled_pairwise
+from ..rate.human import HUMAN_JUDGE, HumanJudgeSection
+from ..rate.outcomes import human_score_rows, human_verdicts
+from ..rate.records import StoredRating
 from .judging import JudgeRun
-
-
-def score_rows(judgments: list[Judgment], prompt_ids: set[str] | None = None) -> list[ScoreRow]:
-    return [ScoreRow(j.runs[0], j.prompt_id, j.overall) for j in judgments
-            if j.protocol == "pointwise" and j.status == "ok" and j.overall is not None
-            and (prompt_ids is None or j.prompt_id in prompt_ids)]
-
-
-def pair_verdicts(judgments: list[Judgment]) -> list[PairVerdict]:
-    """Judgment.runs is [shown first, shown second]; a PairVerdict names the pair in its
-    canonical order and says which of the two was shown first."""
-    out = []
-    for j in judgments:
-        if j.protocol != "pairwise" or j.status != "ok":
-            continue
-        first, second = j.runs
-        a, b = (first, second) if j.order == "ab" else (second, first)
-        out.append(PairVerdict(j.prompt_id, a, b, j.order or "ab", j.winner))
-    return out
 
 
 @dataclass(frozen=True)
@@ -120,6 +105,27 @@ def _judge_section(name: str, judgments: list[Judgment], inputs: RankingInputs, 
                         **_pointwise_parts(name, judgments, inputs), **_pairwise_parts(name, judgments, inputs))
 
 
+def human_judge(sections: dict[str, HumanJudgeSection], ratings: list[StoredRating],
+                inputs: RankingInputs) -> JudgeSection:
+    """People as the judge `human`: their rankings and loss comparison from the rating
+    statistics, their diagnostics and paired separation by the same rules as any judge's."""
+    rows, verdicts = human_score_rows(ratings), human_verdicts(ratings)
+    kw = dict(n_resamples=inputs.n_resamples, seed=inputs.seed)
+    point, pair = sections.get("pointwise"), sections.get("pairwise")
+    diagnostics = JudgeDiagnostics(
+        judge=HUMAN_JUDGE,
+        pointwise=diagnose_pointwise(rows, len(rows), inputs.lengths or None, **kw) if rows else None,
+        pairwise=diagnose_pairwise(verdicts, len(verdicts), inputs.lengths or None, **kw) if verdicts else None)
+    return JudgeSection(
+        counts={f"{protocol}:ok": s.n_ratings for protocol, s in sections.items()}, unparseable=0, errors=0,
+        methods={"human": len(ratings)}, diagnostics=diagnostics,
+        pointwise=point.ranking if point else None, loss_vs_judge=point.loss_vs_people if point else None,
+        separation=separate_pointwise(rows, inputs.n_resamples, inputs.seed) if rows else None,
+        pairwise=pair.ranking if pair else None, loss_vs_judge_pairwise=pair.loss_vs_people if pair else None,
+        separation_pairwise=separate_pairwise(verdicts, inputs.n_resamples, inputs.seed) if verdicts else None,
+        position_bias=position_bias(verdicts) if verdicts else None)
+
+
 def finding_of(judges: dict[str, JudgeSection], n_prompts: int) -> StudyFinding:
     """The headline over the protocols that can discriminate; the others are named with why."""
     separations, comparisons, excluded = {}, [], {}
@@ -137,10 +143,16 @@ def finding_of(judges: dict[str, JudgeSection], n_prompts: int) -> StudyFinding:
 
 def build_ranking(runs: list[FinishedRun], all_runs: list[str], judge_runs: dict[str, JudgeRun],
                   sets: dict[str, set[str]], answers: dict[str, dict[str, str]], n_resamples: int, seed: int,
-                  inference: dict[str, InferenceSummary], judge_files: dict[str, str]) -> Ranking:
+                  inference: dict[str, InferenceSummary], judge_files: dict[str, str],
+                  human: dict[str, HumanJudgeSection] | None = None,
+                  ratings: list[StoredRating] | None = None) -> Ranking:
+    """`human`, `ratings`: people's rating statistics per protocol and the ratings themselves
+    (`telcotune rate`); people then appear as the judge `human` too."""
     inputs = RankingInputs(runs, all_runs, sets, answer_lengths(answers), n_resamples, seed)
     judges = {name: _judge_section(name, jr.judgments, inputs, jr.byes)
               for name, jr in judge_runs.items() if jr.judgments}
+    if human:
+        judges[HUMAN_JUDGE] = human_judge(human, ratings or [], inputs)
     excluded = {name: "; ".join(s.reasons("pointwise")) for name, s in judges.items()
                 if s.pointwise is not None and not s.discriminates("pointwise")}
     scores = {name: s.pointwise.scores() for name, s in judges.items() if s.pointwise is not None}
@@ -151,7 +163,7 @@ def build_ranking(runs: list[FinishedRun], all_runs: list[str], judge_runs: dict
         runs=all_runs, val_loss=val_loss, loss_order=sorted(val_loss, key=val_loss.get),
         prompt_sets={name: len(ids) for name, ids in sets.items()}, judges=judges, agreement=agreement,
         bootstrap=BootstrapSettings(n_resamples=n_resamples, seed=seed, unit="prompt"),
-        inference=inference, judge_files=judge_files,
+        inference=inference, judge_files=judge_files, human=human or {},
         finding=finding_of(judges, sum(len(ids) for ids in sets.values())))
 
 

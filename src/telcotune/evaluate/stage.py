@@ -3,6 +3,7 @@ rankings with confidence intervals, and the loss-versus-judgement comparison."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from ..judge.factory import make_judge
 from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef
 from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
+from ..rate.human import human_sections, load_ratings
 from .answers import AnswerJob, answer_runs, read_answers
 from .judging import JudgeRun, contexts, run_judge
 from .prompt_sets import load_prompts
@@ -45,6 +47,13 @@ def _inputs(data: DataPaths, runs: list[FinishedRun], prompts_files: list[Path],
     return hash_inputs(files, base=base)
 
 
+def ratings_input(ratings: list) -> dict[str, str]:
+    """The ratings' content as one input entry (the SQLite file's bytes change with its journal)."""
+    if not ratings:
+        return {}
+    return {EvalPaths(Path(".")).ratings.name: hash_obj([dataclasses.asdict(r) for r in ratings])}
+
+
 def evaluated_runs(sweep_dir: Path) -> list[FinishedRun]:
     sweep = SweepPaths(Path(sweep_dir))
     if not sweep.root.is_dir():
@@ -65,7 +74,9 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
     prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
     config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
                             "judges": judges_cfg.panel})
-    stage = StageRun(paths.root, STAGE, config_hash, _inputs(data, runs, prompt_files, paths.root))
+    ratings = load_ratings(paths)  # people's ratings are an input: rating more updates the ranking
+    inputs = {**_inputs(data, runs, prompt_files, paths.root), **ratings_input(ratings)}
+    stage = StageRun(paths.root, STAGE, config_hash, inputs)
     if stage.current:
         console.print(f"evaluate: {paths.root} is current, skipping")
         return read_record(paths.ranking, Ranking)
@@ -87,9 +98,12 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         sets: dict[str, set[str]] = {}
         for p in prompts:
             sets.setdefault(p.set, set()).add(p.id)
+        val_loss = {r.name: r.val_loss for r in runs if r.val_loss is not None}
+        human = human_sections(paths, val_loss, ratings, n_resamples=eval_cfg.bootstrap, seed=eval_cfg.seed)
         ranking = build_ranking(runs, [j.run for j in jobs], judge_runs, sets, answers, eval_cfg.bootstrap,
                                 eval_cfg.seed, inference,
-                                {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel})
+                                {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel},
+                                human=human, ratings=ratings)
         write_ranking(paths, ranking, leaderboard_rows(ranking, runs))
         stage.complete(EVAL_OUTPUTS, extra={"model": model.spec, "judges": judges_cfg.panel})
     return ranking

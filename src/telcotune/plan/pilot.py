@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..config import EvalConfig
-from ..evaluate.ranking import pair_verdicts, score_rows
+from ..judge.evidence import pair_verdicts, score_rows
 from ..fsio import read_json, read_jsonl
 from ..judge.base import Judgment
 from ..paths import EvalPaths, StudyPaths

@@ -2,12 +2,9 @@
 LLM judge agrees with them, and the study's question asked with people as the judge.
 
 `human_judge_section(...)` computes everything for one protocol and returns a typed
-`HumanJudgeSection`; it renders nothing. For ranking.json:
-
-- `judge_entry(sections)` is `judges.human`, in the shape of every other judge's section there
-  (so the report's judgement and loss-versus-judge sections show people like any judge);
-- `agreement_entry(sections)` is `human_agreement`: inter-rater agreement, each LLM judge
-  against people, and how many more ratings each statistic needs.
+`HumanJudgeSection`; it renders nothing. The evaluation puts the sections into ranking.json's
+`human` (artifacts.ranking) and people, as the judge `human`, into its `judges` (so the report's
+judgement and loss-versus-judge sections show people like any judge).
 
 Conventions: "both bad" counts as a tie; as a ranking, a pair on a prompt that several people
 rated is a win only when all of them chose the same answer (as for LLM judges across orders);
@@ -288,45 +285,34 @@ def human_judge_section(ratings: Sequence[StoredRating], judges: Sequence[JudgeE
         position_first_share=None if bias is None else bias.first_position_share)
 
 
-def judge_entry(sections: Mapping[str, HumanJudgeSection]) -> dict[str, Any]:
-    """`ranking.json` `judges.human`: the keys every judge section has, for the protocols rated."""
-    entry: dict[str, Any] = {"counts": {f"{p}:ok": s.n_ratings for p, s in sections.items()},
-                             "unparseable": 0, "errors": 0}
-    for protocol, s in sections.items():
-        if protocol == "pairwise":
-            entry["pairwise"] = s.ranking.to_dict()
-            entry["loss_vs_judge_pairwise"] = s.loss_vs_people.to_dict()
-        else:
-            entry["pointwise"] = s.ranking.to_dict()
-            entry["loss_vs_judge"] = s.loss_vs_people.to_dict()
-    return entry
-
-
-def agreement_entry(sections: Mapping[str, HumanJudgeSection]) -> dict[str, Any]:
-    """`ranking.json` `human_agreement`: per protocol rated, the counts, inter-rater agreement,
-    each LLM judge against people and the ratings still needed."""
-    return {protocol: {**s.summary(), "inter_rater": s.inter_rater.to_dict(),
-                       "judges": [j.to_dict() for j in s.judges], "needed": [n.to_dict() for n in s.needed]}
-            for protocol, s in sections.items()}
-
-
-def load_human_sections(study_root: Path, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, HumanJudgeSection]:
-    """Every protocol with ratings in `eval/ratings.sqlite`, computed; empty without ratings."""
+def load_ratings(eval_paths: EvalPaths) -> list[StoredRating]:
+    """Every rating of the study (empty without a ratings file)."""
     from .store import read_ratings
 
-    study = StudyPaths(Path(study_root))
-    eval_paths = EvalPaths(study.eval)
-    if not eval_paths.ratings.is_file():
-        return {}
-    ratings = read_ratings(eval_paths.ratings)
+    return read_ratings(eval_paths.ratings) if eval_paths.ratings.is_file() else []
+
+
+def human_sections(eval_paths: EvalPaths, losses: Mapping[str, float], ratings: Sequence[StoredRating], *,
+                   n_resamples: int = 1000, seed: int = 0) -> dict[str, HumanJudgeSection]:
+    """Every rated protocol's statistics, from the evaluation folder's answers and judgments."""
     if not ratings:
         return {}
-    runs = load_answers(study.eval).runs
-    judges = load_judgments(study.eval)
-    losses = load_val_losses(study.root, runs)
+    runs = load_answers(eval_paths.root).runs
+    judges = load_judgments(eval_paths.root)
     out = {}
     for protocol in ("pairwise", "pointwise"):
         mine = [r for r in ratings if r.protocol == protocol]
         if mine:
             out[protocol] = human_judge_section(mine, judges, losses, runs=runs, n_resamples=n_resamples, seed=seed)
     return out
+
+
+def load_human_sections(study_root: Path, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, HumanJudgeSection]:
+    """Every protocol with ratings in `eval/ratings.sqlite`, computed; empty without ratings."""
+    study = StudyPaths(Path(study_root))
+    eval_paths = EvalPaths(study.eval)
+    ratings = load_ratings(eval_paths)
+    if not ratings:
+        return {}
+    losses = load_val_losses(study.root, load_answers(study.eval).runs)
+    return human_sections(eval_paths, losses, ratings, n_resamples=n_resamples, seed=seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, StageError
-from ..evaluate.ranking import pair_verdicts, score_rows
+from ..judge.evidence import pair_verdicts, score_rows
 from ..fsio import read_json
 from ..judge.base import Judgment
 from ..paths import EvalPaths, RunPaths, StudyPaths
