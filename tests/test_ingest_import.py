@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -54,7 +53,7 @@ def corpus_options(files, **overrides) -> ImportOptions:
 def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("import")
     corpus = write_corpus(root / "src")
-    result = import_transcripts(root / "out", corpus_options(corpus.files), engine=shared_engine())
+    result = import_transcripts(root / "out", corpus_options(corpus.files), engine=shared_engine(), progress=False)
     rows = {name: read_jsonl(root / "out" / f"{name}.jsonl") for name in SPLITS}
     return corpus, root / "out", result, rows
 
@@ -156,13 +155,13 @@ def test_the_folder_is_a_data_folder_marked_as_imported(imported):
 
 def test_a_current_folder_is_skipped_and_other_folders_are_not_replaced(imported, tmp_path):
     corpus, out, _, _ = imported
-    again = import_transcripts(out, corpus_options(corpus.files), engine=shared_engine())
+    again = import_transcripts(out, corpus_options(corpus.files), engine=shared_engine(), progress=False)
     assert again.skipped
     foreign = tmp_path / "home"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(DataError, match="exists and is not a data folder"):
-        import_transcripts(foreign, corpus_options(corpus.files), engine=shared_engine())
+        import_transcripts(foreign, corpus_options(corpus.files), engine=shared_engine(), progress=False)
     assert (foreign / "notes.txt").read_text() == "mine"
 
 
@@ -179,9 +178,11 @@ def test_the_verifier_fails_the_import_and_nothing_is_written(tmp_path):
     leaky = LeakyEngine(e.analyzer, e.entries, e.allow_list, e.config)
     with pytest.raises(RedactionError, match=r"verification failed: \w+\.jsonl: row \d+: messages\[\d\]\.content: "
                                              r"a IMEI value remains .*nothing was written") as exc:
-        import_transcripts(tmp_path / "out", corpus_options(corpus.files[:1]), engine=leaky)  # chats.jsonl
+        import_transcripts(tmp_path / "out", corpus_options(corpus.files[:1]), engine=leaky, progress=False)
     assert not [v for v in corpus.planted if v in str(exc.value)]
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+    with pytest.raises(RedactionError, match="a IMEI value remains"):  # --check-only verifies too
+        import_transcripts(None, corpus_options(corpus.files[:1]), engine=leaky, check_only=True, progress=False)
 
 
 # -- group splits ---------------------------------------------------------------------------
@@ -217,7 +218,7 @@ def test_no_customer_lands_in_two_splits(tmp_path):
     splits_by_seed = []
     for seed in (0, 0, 5):
         out = tmp_path / f"out-{len(splits_by_seed)}"
-        import_transcripts(out, ImportOptions(sources=(src,), group_by="customer_id", seed=seed), engine=shared_engine())
+        import_transcripts(out, ImportOptions(sources=(src,), group_by="customer_id", seed=seed), engine=shared_engine(), progress=False)
         split_of_customer: dict[str, set[str]] = {}
         split_of_group: dict[str, set[str]] = {}
         for name in SPLITS:
@@ -245,7 +246,7 @@ def test_mix_with_synthetic_rows(imported, tmp_path):
                    synthetic, progress=False)
     out = tmp_path / "mixed"
     result = import_transcripts(out, corpus_options(corpus.files, mix_synthetic=synthetic, synthetic_share=0.5),
-                                engine=shared_engine())
+                                engine=shared_engine(), progress=False)
     stats = result.stats
     assert stats["source"] == "mixed" and read_json(out / "manifest.json")["holds_imported"] is True
     for name in SPLITS:
@@ -313,7 +314,7 @@ def test_cli_import_writes_the_folder(tmp_path, capsys, cli_engine):
      r"error: chats.csv: row 1: column 'text': missing"),
     ("chats.jsonl", '{"messages": [{"role": "customer", "content": "IMEI 490154203237518"}, '
                     '{"role": "wizard", "content": "hi"}]}\n', [],
-     r"error: chats.jsonl: line 1: field messages\[1\].role: unknown role 'wizard'"),
+     r"error: chats.jsonl: line 1: field messages\[1\].role: unknown role \(the label is not shown"),
     ("chats.jsonl", "", [], r"error: chats.jsonl: empty source"),
     ("chats.jsonl", '{"messages": []}\n', ["--group-by", "account"],
      r"error: chats.jsonl: line 1: field 'account': missing \(--group-by\)"),

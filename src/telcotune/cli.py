@@ -15,7 +15,7 @@ from rich.text import Text
 
 from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
 from .errors import TelcotuneError
-from .privacy.config import PrivacyConfig
+from .privacy.config import DEFAULT_PHONE_REGIONS, PrivacyConfig
 
 app = typer.Typer(
     name="telcotune",
@@ -83,9 +83,10 @@ def import_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for the group split and synthetic sampling."),
     pattern: Optional[list[str]] = typer.Option(None, "--pattern", help="Operator-defined entity NAME=REGEX, repeatable (e.g. ACCOUNT=ACC-\\d{8})."),
     ner_model: Optional[str] = typer.Option(None, "--ner-model", help=field_help(PrivacyConfig, "ner_model")),
-    phone_region: Optional[list[str]] = typer.Option(None, "--phone-region", help=field_help(PrivacyConfig, "phone_regions") + " Repeatable [default: GB US DE FR ES IT NL IE IN CA AU BR]."),
+    phone_region: Optional[list[str]] = typer.Option(None, "--phone-region", help=field_help(PrivacyConfig, "phone_regions") + f" Repeatable [default: {' '.join(DEFAULT_PHONE_REGIONS)}]."),
     allow: Optional[list[str]] = typer.Option(None, "--allow", help=field_help(PrivacyConfig, "allow_list") + " Repeatable."),
-    check_only: bool = typer.Option(False, "--check-only", help="Read, redact and split, print the redaction report, write nothing."),
+    check_only: bool = typer.Option(False, "--check-only", help="Read, redact, split and verify, print the redaction report, write nothing."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Import real support transcripts, redact personal data offline, and write a data folder."""
     from .errors import ConfigError
@@ -99,7 +100,7 @@ def import_cmd(
                                group_by=group_by, system_prompt=system_prompt, mix_synthetic=mix_synthetic,
                                synthetic_share=synthetic_share, split=split, seed=seed, patterns=pattern or [],
                                ner_model=ner_model, phone_regions=phone_region, allow_list=allow)
-    result = import_transcripts(out, options, check_only=check_only)
+    result = import_transcripts(out, options, check_only=check_only, progress=not quiet)
     if format == "auto" and not result.skipped:
         for name, detected in result.formats.items():
             err_console.print(f"import: {name} read as {detected}", highlight=False)

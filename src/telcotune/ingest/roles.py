@@ -3,7 +3,8 @@ names for what real exports use, plus `--role-map`), consecutive turns of one ro
 merged, a leading agent greeting and trailing customer turns are cut so the conversation
 runs customer first and ends with an assistant turn, and long conversations are cut to
 the validation limits. A conversation with no assistant (or no customer) turn is rejected
-with a reason code; an unknown speaker label stops the import."""
+with a reason code; an unknown speaker label stops the import (naming where it is, not
+what it says)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ DEFAULT_ROLES: dict[str, str] = {
     "system": "system",
     **dict.fromkeys(("tool", "function"), "drop"),
 }
-_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_ .\-]{0,39}")
 
 
 def normal_label(label: str) -> str:
@@ -64,10 +64,9 @@ class Rejected:
 
 def _role(table: dict[str, str], speaker: str, where: str) -> str:
     role = table.get(normal_label(speaker))
-    if role is None:
-        shown = repr(speaker.strip()) if _LABEL.fullmatch(speaker.strip()) else "(a label that is not shown)"
-        raise TranscriptError(f"{where}: unknown role {shown}; map it with --role-map SPEAKER="
-                              f"{'|'.join(TARGETS)}")
+    if role is None:  # the label itself is not shown: exports may name speakers by their names
+        raise TranscriptError(f"{where}: unknown role (the label is not shown: it may be a name); map it with "
+                              f"--role-map SPEAKER={'|'.join(TARGETS)}")
     return role
 
 

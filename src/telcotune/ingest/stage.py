@@ -24,7 +24,8 @@ from ..privacy.engine import PrivacyEngine, build_engine
 from ..privacy.onprem import HOLDS_IMPORTED
 from ..privacy.redact import RedactedConversation, Redactor
 from ..privacy.report import redaction_report
-from ..privacy.verify import verify_files
+from ..privacy.verify import verify_files, verify_rows
+from ..progress import progress_bar
 from .formats import iter_sources, read_source
 from .mix import SYNTHETIC, SyntheticMix, load_synthetic
 from .options import ImportOptions
@@ -61,8 +62,9 @@ class _Conversation:
 
 
 def import_transcripts(out: Path | None, options: ImportOptions, *, engine: PrivacyEngine | None = None,
-                       check_only: bool = False) -> ImportResult:
-    """Import, redact and write `out` (or, with `check_only`, only compute the stats)."""
+                       check_only: bool = False, progress: bool = True) -> ImportResult:
+    """Import, redact and write `out`. With `check_only`, do everything but write: the stats
+    (with the redaction report) are returned and the verifier runs on the rows in memory."""
     files = list(iter_sources([Path(s) for s in options.sources]))
     if not files:
         raise TranscriptError("import: no source file given")
@@ -81,22 +83,26 @@ def import_transcripts(out: Path | None, options: ImportOptions, *, engine: Priv
         c.normalized = _normalized(c, normalize(c.transcript, table))
     engine = engine or build_engine(options.privacy)
     redactor = Redactor(engine)
-    for c in conversations:
-        if c.normalized is not None:
+    to_redact = [c for c in conversations if c.normalized is not None]
+    with progress_bar("redacting conversations", total=len(to_redact), enabled=progress) as advance:
+        for c in to_redact:
             _redact(c, redactor, options.system_prompt)
+            advance(1)
     _deduplicate([c for c in conversations if c.row is not None])
     kept = [c for c in conversations if c.row is not None]
     assignment = assign_group_splits([c.row["group"] for c in kept], options.split, options.seed)
     by_split = {name: [c for c in kept if assignment[c.row["group"]] == name] for name in GROUP_SPLITS}
     mix = _mix(options, {name: len(rows) for name, rows in by_split.items()})
     stats = _stats(conversations, by_split, mix, formats, options, engine)
+    rows = {name: [c.row for c in by_split[name]] + (mix.rows[name] if mix else []) for name in GROUP_SPLITS}
+    rejects = [c.reject for c in conversations if c.reject is not None]
     if check_only:
+        verify_rows(engine, {**{f"{name}.jsonl": split_rows for name, split_rows in rows.items()},
+                             "rejects.jsonl": rejects})
         return ImportResult(stats, formats)
     if not kept:
         raise DataError("import: no conversation passed validation; nothing was written (rejects by reason: "
                         f"{stats['rejects']['by_reason']})")
-    rows = {name: [c.row for c in by_split[name]] + (mix.rows[name] if mix else []) for name in GROUP_SPLITS}
-    rejects = [c.reject for c in conversations if c.reject is not None]
     _write(out, rows, rejects, mix, stats, engine, config_hash, inputs, started_at, formats)
     return ImportResult(stats, formats)
 

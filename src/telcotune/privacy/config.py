@@ -9,7 +9,9 @@ from pydantic import Field, field_validator
 
 from ..config import Section
 
-DEFAULT_PHONE_REGIONS = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IE", "IN", "CA", "AU", "BR")
+DEFAULT_PHONE_REGIONS = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IN")
+"""National formats tried in this order (a number is read in the first region where it is valid;
+Canada shares the US plan). Set `phone_regions` to the operator's countries: each costs a pass."""
 BUILTIN_ENTITIES = ("PHONE", "IMEI", "ICCID", "IMSI", "IBAN", "CARD", "EMAIL", "IP", "MAC", "ADDRESS",
                     "PERSON", "SIM_CODE")
 _ENTITY_NAME = regex.compile(r"[A-Z][A-Z0-9_]{0,31}")

@@ -53,10 +53,14 @@ def _rows(path: Path) -> list[Any]:
     return [read_json(path)] if path.suffix == ".json" else read_jsonl(path)
 
 
-def verify_files(engine: PrivacyEngine, files: Iterable[Path]) -> None:
-    """Scan JSONL files row by row (a JSON file is one row); raise `RedactionError` naming the
-    first finding (and how many there are)."""
-    findings = [f for path in files for f in scan_rows(engine, _rows(Path(path)), Path(path).name)]
+def verify_rows(engine: PrivacyEngine, rows_by_file: dict[str, Iterable[Any]]) -> None:
+    """Raise `RedactionError` naming the first finding (and how many there are)."""
+    findings = [f for file, rows in rows_by_file.items() for f in scan_rows(engine, rows, file)]
     if findings:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise RedactionError(f"verification failed: {findings[0].describe()}{more}; nothing was written")
+
+
+def verify_files(engine: PrivacyEngine, files: Iterable[Path]) -> None:
+    """The written files read back: JSONL row by row, a JSON file as one row."""
+    verify_rows(engine, {Path(path).name: _rows(Path(path)) for path in files})
