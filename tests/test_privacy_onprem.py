@@ -12,6 +12,7 @@ from telcotune.privacy.onprem import (
     holds_imported,
     is_local_base_url,
     is_remote_spec,
+    may_cache,
 )
 
 
@@ -87,3 +88,10 @@ def test_holds_imported_reads_the_manifest(tmp_path):
     assert holds_imported(tmp_path) is False
     write_manifest(tmp_path, "import", "h", {}, "t", extra={"holds_imported": True})
     assert holds_imported(tmp_path) is True
+
+
+def test_remote_replies_about_imported_data_are_not_cached():
+    assert may_cache("gemini:gemini-2.0-flash", holds_imported=False)
+    assert not may_cache("gemini:gemini-2.0-flash", holds_imported=True)
+    assert may_cache("openai:qwen@http://127.0.0.1:8000/v1", holds_imported=True)
+    assert may_cache("local:smollm2-135m-instruct", holds_imported=True)

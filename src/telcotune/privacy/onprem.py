@@ -87,3 +87,9 @@ def check_remote_allowed(spec: str, *, holds_imported: bool, allow_remote: bool,
             f"refusing to use {_display(spec)!r} to {purpose}: it is a remote backend and the data folder "
             "holds imported conversations. Use a local backend (local:MODEL, or "
             "openai:MODEL@http://127.0.0.1:PORT/v1 on a loopback or private address) or set `allow_remote: true`")
+
+
+def may_cache(spec: str, *, holds_imported: bool) -> bool:
+    """Whether replies of `spec` may go to the on-disk LLM cache: not for a remote backend
+    (allowed with `allow_remote`) handling imported conversations, whose prompts hold them."""
+    return not (holds_imported and is_remote_spec(spec))
