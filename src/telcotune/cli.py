@@ -16,6 +16,7 @@ from rich.text import Text
 from . import __version__
 from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
 from .errors import TelcotuneError
+from .privacy.config import DEFAULT_PHONE_REGIONS, PrivacyConfig
 from .serve.limits import ServeLimits, option_help
 
 app = typer.Typer(
@@ -78,6 +79,50 @@ def data_cmd(
                            trust_remote_code=cfg.model.trust_remote_code)
     typer.echo(f"{stats.conversations} conversations from {stats.scenarios} scenarios "
                f"({stats.rejects.total} rejected) in {out}")
+
+
+@app.command("import")
+def import_cmd(
+    sources: list[Path] = typer.Argument(..., help="Transcript files or folders (.jsonl, .json, .csv, .tsv)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output data folder (the data stage's layout); not needed with --check-only."),
+    format: str = typer.Option("auto", "--format", help="auto, openai (messages), sharegpt (conversations) or csv (one row per turn, CSV or JSONL)."),
+    role_map: Optional[list[str]] = typer.Option(None, "--role-map", help="SPEAKER=ROLE pairs, comma-separated or repeated; ROLE is user, assistant, system or drop (e.g. agent=assistant,customer=user)."),
+    columns: Optional[list[str]] = typer.Option(None, "--columns", help="Per-turn column names: id=..., order=..., role=..., text=... [default: id=conversation_id,order=turn|timestamp,role=role,text=text]."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Field or column whose value keeps conversations together in one split (ticket, customer or account id) [default: the conversation id]."),
+    system_prompt: Optional[str] = typer.Option(None, "--system-prompt", help="System message for every conversation: TEXT or a FILE [default: the conversation's own, else the built-in one]."),
+    mix_synthetic: Optional[Path] = typer.Option(None, "--mix-synthetic", help="A synthetic data folder (from `telcotune data`) to mix rows from, split by split."),
+    synthetic_share: float = typer.Option(0.5, "--synthetic-share", help="Share of each split made of synthetic rows with --mix-synthetic."),
+    split: str = typer.Option("0.8,0.1,0.1", "--split", help="Shares of train,val,test by conversations, whole groups only."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the group split and synthetic sampling."),
+    pattern: Optional[list[str]] = typer.Option(None, "--pattern", help="Operator-defined entity NAME=REGEX, repeatable (e.g. ACCOUNT=ACC-\\d{8})."),
+    ner_model: Optional[str] = typer.Option(None, "--ner-model", help=field_help(PrivacyConfig, "ner_model")),
+    phone_region: Optional[list[str]] = typer.Option(None, "--phone-region", help=field_help(PrivacyConfig, "phone_regions") + f" Repeatable [default: {' '.join(DEFAULT_PHONE_REGIONS)}]."),
+    allow: Optional[list[str]] = typer.Option(None, "--allow", help=field_help(PrivacyConfig, "allow_list") + " Repeatable."),
+    check_only: bool = typer.Option(False, "--check-only", help="Read, redact, split and verify, print the redaction report, write nothing."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Import real support transcripts, redact personal data offline, and write a data folder."""
+    from .errors import ConfigError
+    from .ingest.options import options_from_cli
+    from .ingest.stage import import_transcripts
+    from .privacy.report import format_report
+
+    if out is None and not check_only:
+        raise ConfigError("--out is required (or use --check-only)")
+    options = options_from_cli(sources, format=format, columns=columns or [], role_map=role_map or [],
+                               group_by=group_by, system_prompt=system_prompt, mix_synthetic=mix_synthetic,
+                               synthetic_share=synthetic_share, split=split, seed=seed, patterns=pattern or [],
+                               ner_model=ner_model, phone_regions=phone_region, allow_list=allow)
+    result = import_transcripts(out, options, check_only=check_only, progress=not quiet)
+    if format == "auto" and not result.skipped:
+        for name, detected in result.formats.items():
+            err_console.print(f"import: {name} read as {detected}", highlight=False)
+    stats = result.stats
+    typer.echo(format_report(stats["redaction"]))
+    splits = ", ".join(f"{name} {n}" for name, n in stats["splits"].items())
+    done = "checked, nothing written" if check_only else ("current, skipped" if result.skipped else f"written to {out}")
+    typer.echo(f"{stats['imported']['kept']} of {stats['imported']['read']} conversations imported "
+               f"({stats['rejects']['total']} rejected; {splits}): {done}")
 
 
 @app.command("run")
