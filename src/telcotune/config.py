@@ -9,14 +9,16 @@ A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`,
 from __future__ import annotations
 
 import itertools
+import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .yamlfile import load_yaml
 from .manifest import hash_obj
 from .models import DEFAULT_MODEL
 from .paths import TEST_SPLITS
@@ -42,7 +44,9 @@ TARGET_PRESETS: dict[str, tuple[str, ...]] = {
 class Section(BaseModel):
     """Base for every config section: unknown keys are errors, assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+    # strict: `r: true` or `lr: "1e-4"` are errors, not 1 and 0.0001; no inf or NaN anywhere.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True,
+                              strict=True, allow_inf_nan=False)
 
 
 class ModelConfig(Section):
@@ -264,13 +268,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
 
 
 def read_yaml(path: str | Path) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return load_yaml(path, ConfigError)
 
 
 def _relative_to(base: Path, value: str) -> str:
@@ -341,16 +339,27 @@ def load_sweep_file(path: str | Path) -> SweepConfig:
         raise ConfigError(format_validation_error(exc, str(path))) from None
 
 
+MAX_GRID_RUNS = 1024
+"""The most runs a sweep grid may expand to (counted before expanding)."""
+
+
+def _grid_name(keys: list[str], combo: tuple[Any, ...]) -> str:
+    """`r16-lr0.0002-targetsq_proj.v_proj`: only characters a run name may hold."""
+    return "-".join(f"{k}{re.sub(r'[^A-Za-z0-9_]+', '.', str(v)).strip('.')}" for k, v in zip(keys, combo))
+
+
 def _grid_runs(grid: dict[str, list[Any]], source: str) -> list[dict[str, Any]]:
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: grid.{key}: expected a non-empty list")
     keys = list(grid)
-    runs = []
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        name = "-".join(f"{k}{v}" for k, v in zip(keys, combo)).replace(",", "+")
-        runs.append({"name": name, **dict(zip(keys, combo))})
-    return runs
+    count = math.prod(len(grid[k]) for k in keys)
+    if count > MAX_GRID_RUNS:
+        sizes = " x ".join(f"{len(grid[k])} {k}" for k in keys)
+        raise ConfigError(f"{source}: grid: {sizes} = {count:,} runs; a sweep grid may have at most {MAX_GRID_RUNS} "
+                          f"(list the runs you want under `runs:` instead)")
+    return [{"name": _grid_name(keys, combo), **dict(zip(keys, combo))}
+            for combo in itertools.product(*(grid[k] for k in keys))]
 
 
 def expand_sweep(cfg: ExperimentConfig, source: str = "config") -> list[SweepRun]:

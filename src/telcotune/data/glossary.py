@@ -8,10 +8,10 @@ import re
 import unicodedata
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import GlossaryError
+from ..yamlfile import load_yaml
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -30,7 +30,8 @@ def slugify(text: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `version: true` or `version: "1"` are errors, not 1.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Axis(_Strict):
@@ -162,10 +163,7 @@ def load_glossary(path: str | Path) -> Glossary:
     path = Path(path)
     if not path.is_file():
         raise GlossaryError(f"{path}: glossary file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise GlossaryError(f"{path}: not valid YAML: {exc}") from None
+    raw = load_yaml(path, GlossaryError)
     if not isinstance(raw, dict):
         raise GlossaryError(f"{path}: expected a mapping with version, domain, failure_causes, "
                             "usage_contexts and terms")

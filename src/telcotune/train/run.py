@@ -43,7 +43,7 @@ from ..artifacts.io import RowAppender, read_record, write_record, write_rows
 from ..artifacts.run import TRAIN_STAGE, MetricsRow, RunConfig, RunMetrics
 from ..config import TrainConfig
 from ..energy.base import Meter
-from ..errors import DataError
+from ..errors import DataError, StageError
 from ..fsio import atomic_dir
 from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef
@@ -63,6 +63,10 @@ TRAIN_VERSION = 1
 MAX_GRAD_NORM = 1.0
 RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json")
 console = Console(stderr=True, soft_wrap=True)
+
+
+class TrainingDiverged(StageError):
+    """The loss became NaN or infinite."""
 
 
 # ---------------------------------------------------------------- identity
@@ -319,6 +323,7 @@ class Fit:
                     StepProgress(s.paths.name, s.total_steps, state.step, enabled=progress) as bar:
                 while state.step < s.total_steps and not state.stopped_early:
                     row = self.step()
+                    _check_finite(s.paths.name, row)
                     state.history.append(row.model_dump(mode="json", exclude_none=True))
                     log.write(row)
                     bar.update(state.step, row.train_loss, row.tokens_per_s or 0.0, row.val_loss)
@@ -331,6 +336,15 @@ class Fit:
             self.phases.abandon()
             raise
         state.duration_s = duration_before + time.perf_counter() - session_start
+
+
+def _check_finite(run: str, row: MetricsRow) -> None:
+    """A loss that is no longer a number ends the run: nothing after it could be trusted, and the
+    run must not be marked finished (lr or data far off usually)."""
+    for name, value in (("training", row.train_loss), ("validation", row.val_loss)):
+        if value is not None and not math.isfinite(value):
+            raise TrainingDiverged(f"run {run}: the {name} loss became {value} at step {row.step} "
+                                   f"(learning rate {row.lr:g}); the run is not marked finished")
 
 
 # ---------------------------------------------------------------- finalize
