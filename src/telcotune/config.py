@@ -163,6 +163,24 @@ class SweepConfig(Section):
     """Lists of values; every combination becomes a run named after its values."""
 
 
+class KnowledgeConfig(Section):
+    """Multiple-choice knowledge questions scored by log-likelihood on the base model and every
+    adapter (`telcotune knowledge`, a step of `evaluate` when enabled)."""
+
+    enabled: bool = False
+    """Score the knowledge questions as a step of `evaluate` (`eval.knowledge: true` is short for this)."""
+    glossary_mcq: bool = True
+    """Include questions built from the study's glossary (definition, expansion, resolution step)."""
+    mcq: list[str] = Field(default_factory=list)
+    """MCQ JSONL files: one question a line with `question`, `options`, `answer` (0-based index or letter), optional `id`, `category`."""
+    limit: int | None = Field(None, ge=1)
+    """Score at most this many questions per source (a seeded subset)."""
+    distractors: int = Field(3, ge=1, le=9)
+    """Wrong options per glossary question."""
+    batch_size: int = Field(16, ge=1)
+    """Questions scored together (each with all its options) in one forward pass."""
+
+
 class EvalConfig(Section):
     prompts: list[str] = Field(default_factory=lambda: ["test"])
     """Prompt sets to answer: `test`, `test_ood` or a JSONL file of conversations."""
@@ -187,6 +205,13 @@ class EvalConfig(Section):
     """Seed for prompt subsets and bootstrap."""
     bootstrap: int = Field(1000, ge=10)
     """Bootstrap resamples for confidence intervals."""
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    """Knowledge questions (multiple choice, scored by log-likelihood); `true` enables the defaults."""
+
+    @field_validator("knowledge", mode="before")
+    @classmethod
+    def _knowledge_switch(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
 
 
 class JudgesConfig(Section):
@@ -285,6 +310,7 @@ def _resolve_files(cfg: ExperimentConfig, base: Path) -> None:
     if cfg.sweep.file:
         cfg.sweep.file = pick(cfg.sweep.file)
     cfg.eval.prompts = [p if p in ("test", "test_ood") else pick(p) for p in cfg.eval.prompts]
+    cfg.eval.knowledge.mcq = [pick(p) for p in cfg.eval.knowledge.mcq]
 
 
 def check_config_files(cfg: ExperimentConfig, source: str) -> None:
@@ -296,6 +322,9 @@ def check_config_files(cfg: ExperimentConfig, source: str) -> None:
     for i, p in enumerate(cfg.eval.prompts):
         if p not in ("test", "test_ood") and not Path(p).is_file():
             missing.append((f"eval.prompts.{i}", p))
+    for i, p in enumerate(cfg.eval.knowledge.mcq):
+        if not Path(p).is_file():
+            missing.append((f"eval.knowledge.mcq.{i}", p))
     if missing:
         detail = "\n".join(f"  {key}: file not found: {value}" for key, value in missing)
         raise ConfigError(f"{source}: invalid config\n{detail}")

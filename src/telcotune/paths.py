@@ -4,7 +4,8 @@
       data/            scenarios.jsonl, train/val/test(.ood).jsonl, stats.json, manifest.json
       sweep/<run>/     adapter/, metrics.jsonl, metrics.json, energy.json, config.json, manifest.json
       sweep/           sweep.json, sweep.csv, manifest.json
-      eval/            answers/, judgments/, ranking.json, leaderboard.csv, manifest.json
+      eval/            answers/, judgments/, knowledge/, knowledge.json, ranking.json,
+                       leaderboard.csv, manifest.json
       report/          index.html, report.md, figures/, manifest.json
 """
 
@@ -103,6 +104,8 @@ class EvalPaths:
     judgments_dir = property(lambda self: self.root / "judgments")
     ranking = property(lambda self: self.root / "ranking.json")
     leaderboard = property(lambda self: self.root / "leaderboard.csv")
+    knowledge = property(lambda self: self.root / "knowledge.json")
+    knowledge_dir = property(lambda self: self.root / "knowledge")
     manifest = property(lambda self: self.root / MANIFEST)
 
     def answers(self, run: str) -> Path:
@@ -113,3 +116,7 @@ class EvalPaths:
 
     def judgments(self, judge_slug: str) -> Path:
         return self.judgments_dir / f"{judge_slug}.jsonl"
+
+    def knowledge_scores(self, run: str) -> Path:
+        """One model's option log-likelihoods for every knowledge question."""
+        return self.knowledge_dir / f"{run}.json"
