@@ -17,6 +17,7 @@ nor distractors.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable
@@ -38,10 +39,11 @@ _STOPWORDS = frozenset("the a an and or of to in on for is it its that this with
 def glossary_questions(glossary: Glossary, seed: int = 0, distractors: int = 3) -> list[Question]:
     """Questions of every kind for every term that supports it (expansion: terms with one), in
     glossary order and kind order. A term with no usable distractor gets no question."""
+    generic = generic_steps(glossary)
     builders: dict[str, Callable[[Term, random.Random], Question | None]] = {
         "definition": lambda t, rng: _definition(glossary, t, rng, distractors),
         "expansion": lambda t, rng: _expansion(glossary, t, rng, distractors),
-        "resolution": lambda t, rng: _resolution(glossary, t, rng, distractors),
+        "resolution": lambda t, rng: _resolution(glossary, t, rng, distractors, generic),
     }
     questions = []
     for kind in KINDS:
@@ -73,9 +75,9 @@ def _expansion(glossary: Glossary, term: Term, rng: random.Random, n: int) -> Qu
     return _question("expansion", term, stem, term.expansion, wrong, rng)
 
 
-def _resolution(glossary: Glossary, term: Term, rng: random.Random, n: int) -> Question | None:
+def _resolution(glossary: Glossary, term: Term, rng: random.Random, n: int,
+                generic: frozenset[str]) -> Question | None:
     symptom = rng.choice(term.symptoms)
-    generic = generic_steps(glossary)
     own = [_words(s) for s in term.resolution_steps]
     specific = [s for s in term.resolution_steps if s not in generic]
     if not specific:
@@ -83,8 +85,8 @@ def _resolution(glossary: Glossary, term: Term, rng: random.Random, n: int) -> Q
     others = [t for t in glossary.terms if t.category != term.category]
     # The right step is the one closest to the symptom's wording, the most specific on a tie.
     symptom_words = _words(symptom)
-    right = max(specific, key=lambda s: (len(_words(s) & symptom_words),
-                                         -_max_overlap(_words(s), _steps_of(others))))
+    other_steps = _steps_of(others)
+    right = max(specific, key=lambda s: (len(_words(s) & symptom_words), -_max_overlap(_words(s), other_steps)))
     order = others[:]
     rng.shuffle(order)
     wrong: list[str] = []
@@ -149,6 +151,7 @@ def _names_in(text: str, term: Term) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE) for name in term.names())
 
 
+@functools.lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS)
 

@@ -3,11 +3,13 @@ tokens after the question's context, summed over the option's tokens (and their 
 mean), with the LM head run only where an option token is predicted.
 
 How the work is shared: every context starts with the same tokens (chat template and system
-prompt), run once per model; a batch of questions then runs each question's own tokens once,
-and all their options run together on top of those keys and values (each option row attends to
-its own question only, through the attention mask). A question with four options thus costs
-its own tokens plus the options' tokens, not four times the whole prompt. Models whose cache is
-not plain full attention (sliding windows, state-space layers) score every option on its whole
+prompt), run once per model. Then each question is one row of a batch: its own context tokens,
+followed by all its options side by side, with an attention mask that lets each option see the
+context and itself but not the other options, and positions that restart at the end of the
+context for every option. A question with four options thus costs its own tokens plus the
+options' tokens, in one forward pass, not four times the whole prompt (measured on the embedded
+model: see the README). Models whose cache is not plain full attention (sliding windows,
+state-space layers) or whose attention takes no explicit mask score every option on its whole
 sequence instead (`_score_full`), which gives the same numbers, only slower.
 """
 
@@ -39,7 +41,7 @@ def score_questions(model: Any, questions: Sequence[EncodedQuestion], *, batch_s
     and cut into batches of `batch_size` (little padding); `on_batch(n)` after each batch."""
     import torch
 
-    order = sorted(range(len(questions)), key=lambda i: -len(questions[i].context))
+    order = sorted(range(len(questions)), key=lambda i: -_row_length(questions[i]))
     results: list[tuple[OptionScore, ...] | None] = [None] * len(questions)
     was_training = model.training
     model.eval()
@@ -59,14 +61,15 @@ def score_questions(model: Any, questions: Sequence[EncodedQuestion], *, batch_s
 
 def _cached_scorer(model: Any, contexts: list[tuple[int, ...]]):
     """A function scoring a batch on top of the shared prefix's cache; None when the model's
-    cache layers are not all plain full-attention ones."""
+    cache layers are not all plain full-attention ones or its attention takes no explicit mask."""
     import torch
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
     decoder = model.get_decoder()
     cache = DynamicCache(config=decoder.config)
-    if any(type(layer) is not DynamicLayer for layer in cache.layers):
+    if (any(type(layer) is not DynamicLayer for layer in cache.layers)
+            or getattr(decoder.config, "_attn_implementation", None) not in ("sdpa", "eager")):
         return None
     prefix = shared_prefix([list(c) for c in contexts])
     if prefix:
@@ -74,47 +77,70 @@ def _cached_scorer(model: Any, contexts: list[tuple[int, ...]]):
         decoder(input_ids=torch.tensor([prefix], device=device), position_ids=torch.arange(len(prefix), device=device)[None],
                 past_key_values=cache, use_cache=True)
     prefix_kv = [(layer.keys, layer.values) for layer in cache.layers] if prefix else None
-    return lambda chunk: _score_cached(model, decoder, chunk, len(prefix), prefix_kv)
+    return lambda chunk: _score_packed(model, decoder, chunk, len(prefix), prefix_kv)
 
 
-def _score_cached(model: Any, decoder: Any, chunk: list[EncodedQuestion], prefix_len: int,
+@dataclass(frozen=True)
+class _Row:
+    """One question packed into one row: its own context tokens, then every option but its last
+    token; `group` marks each token as context (-1) or option j; `picks` are the positions whose
+    hidden state predicts each option token."""
+
+    tokens: list[int]
+    positions: list[int]
+    group: list[int]
+    picks: list[list[int]]
+
+
+def _pack(question: EncodedQuestion, prefix_len: int) -> _Row:
+    own = list(question.context[prefix_len:])  # never empty: the shared prefix stops one short
+    context_len = len(question.context)
+    last = len(own) - 1
+    row = _Row(own, list(range(prefix_len, context_len)), [-1] * len(own), [])
+    for j, option in enumerate(question.options):
+        start = len(row.tokens)
+        row.tokens.extend(option[:-1])
+        row.positions.extend(range(context_len, context_len + len(option) - 1))
+        row.group.extend([j] * (len(option) - 1))
+        # The first option token is predicted from the context's last token, shared by all options.
+        row.picks.append([last, *range(start, start + len(option) - 1)])
+    return row
+
+
+def _score_packed(model: Any, decoder: Any, chunk: list[EncodedQuestion], prefix_len: int,
                   prefix_kv: list[tuple[Any, Any]] | None) -> list[tuple[OptionScore, ...]]:
+    """One forward pass for the batch: a row per question (its context, then its options side by
+    side), on the prefix's keys and values. The mask lets a context token see the prefix and the
+    context before it, and an option token the prefix, the whole context and its own option's
+    earlier tokens: the same attention as `context + option` run alone, positions included."""
     import torch
     from transformers import DynamicCache
 
     device = decoder.device
-    # 1. Each question's own context tokens, except the last (it starts every option row),
-    #    right-padded. The pads need no mask here: causal attention never lets a real token see
-    #    a later one. They are masked in step 2.
-    tails = [list(q.context[prefix_len:-1]) for q in chunk]
-    width = max(len(t) for t in tails)
-    batch = len(chunk)
-    cache = DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
-                                         for k, v in prefix_kv]) if prefix_kv else DynamicCache(config=decoder.config)
-    if width:
-        ids, _ = _right_pad(tails, width, device)
-        positions = (prefix_len + torch.arange(width, device=device)).expand(batch, -1)
-        decoder(input_ids=ids, position_ids=positions, past_key_values=cache, use_cache=True)
-    context_mask = torch.ones((batch, prefix_len + width), dtype=torch.long, device=device)
-    for row, tail in enumerate(tails):
-        context_mask[row, prefix_len + len(tail):] = 0
-
-    # 2. Every option of every question, on its question's keys and values.
-    owners = [(row, option) for row, q in enumerate(chunk) for option in q.options]
-    inputs = [[chunk[row].context[-1], *option[:-1]] for row, option in owners]
-    option_width = max(len(x) for x in inputs)
-    ids, valid = _right_pad(inputs, option_width, device)
-    rows = torch.tensor([row for row, _ in owners], device=device)
-    starts = torch.tensor([len(chunk[row].context) - 1 for row, _ in owners], device=device)
-    positions = starts[:, None] + torch.arange(option_width, device=device)
-    option_cache = (DynamicCache(ddp_cache_data=[(layer.keys[rows], layer.values[rows]) for layer in cache.layers])
-                    if cache.get_seq_length() else DynamicCache(config=decoder.config))
-    mask = torch.cat([context_mask[rows], torch.ones_like(ids)], dim=1)
-    hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=option_cache,
-                     use_cache=True).last_hidden_state
-    targets = [token for _, option in owners for token in option]
-    logprobs = _token_logprobs(model, hidden[valid], torch.tensor(targets, device=device))
-    return _per_question(chunk, [len(option) for _, option in owners], logprobs)
+    rows = [_pack(q, prefix_len) for q in chunk]
+    width = max(len(r.tokens) for r in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    group = torch.full((len(rows), width), -2, dtype=torch.long)  # -2: padding
+    for i, r in enumerate(rows):
+        ids[i, :len(r.tokens)] = torch.tensor(r.tokens)
+        positions[i, :len(r.tokens)] = torch.tensor(r.positions)
+        group[i, :len(r.tokens)] = torch.tensor(r.group)
+    index = torch.arange(width)
+    earlier = index[None, :, None] >= index[None, None, :]  # [1, query, key]
+    visible = (group[:, None, :] == -1) | (group[:, None, :] == group[:, :, None])
+    allowed = torch.cat([torch.ones((len(rows), width, prefix_len), dtype=torch.bool), earlier & visible], dim=2)
+    dtype = next(decoder.parameters()).dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+    cache = (DynamicCache(ddp_cache_data=[(k.expand(len(rows), -1, -1, -1), v.expand(len(rows), -1, -1, -1))
+                                          for k, v in prefix_kv]) if prefix_kv else None)
+    hidden = decoder(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                     past_key_values=cache, use_cache=cache is not None).last_hidden_state
+    row_of = torch.tensor([i for i, r in enumerate(rows) for picks in r.picks for _ in picks], device=device)
+    at = torch.tensor([p for r in rows for picks in r.picks for p in picks], device=device)
+    targets = [token for q in chunk for option in q.options for token in option]
+    logprobs = _token_logprobs(model, hidden[row_of, at], torch.tensor(targets, device=device))
+    return _per_question(chunk, [len(option) for q in chunk for option in q.options], logprobs)
 
 
 def _score_full(model: Any, chunk: list[EncodedQuestion]) -> list[tuple[OptionScore, ...]]:
@@ -133,6 +159,10 @@ def _score_full(model: Any, chunk: list[EncodedQuestion]) -> list[tuple[OptionSc
     targets = [token for _, option in rows for token in option]
     logprobs = _token_logprobs(model, hidden[picked], torch.tensor(targets, device=device))
     return _per_question(chunk, [len(option) for _, option in rows], logprobs)
+
+
+def _row_length(question: EncodedQuestion) -> int:
+    return len(question.context) + sum(len(option) - 1 for option in question.options)
 
 
 def _token_logprobs(model: Any, hidden: Any, targets: Any) -> Any:
