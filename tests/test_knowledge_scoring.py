@@ -134,3 +134,23 @@ def test_accuracy_is_the_hand_count_of_right_choices(tiny_model_dir, one_torch_t
     assert set(base.categories) == {"mobile", "billing"}  # the uncategorised question counts overall only
     assert result.chance == pytest.approx(sum(1 / len(q.options) for q in QUESTIONS) / len(QUESTIONS))
     assert not math.isnan(base.accuracy.low)
+
+
+def test_a_sliding_window_model_is_scored_on_whole_sequences(tmp_path, one_torch_thread):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from telcotune.knowledge.scoring import _cached_scorer
+
+    from .conftest import build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer()
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=512, use_sliding_window=True, sliding_window=16,
+        max_window_layers=0, tie_word_embeddings=True)).eval()
+    encoded = [encode_question(tokenizer, q, SYSTEM) for q in QUESTIONS[:3]]
+    with torch.inference_mode():
+        assert _cached_scorer(model, [q.context for q in encoded]) is None  # its cache is not plain
+    scores = score_questions(model, encoded, batch_size=2)
+    assert flat([[s.logprob for s in q] for q in scores]) == pytest.approx(flat(per_token_loop(model, encoded)), abs=2e-4)

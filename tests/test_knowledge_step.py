@@ -3,16 +3,18 @@ and an MCQ file scored on the base and both adapters, eval/knowledge.json writte
 record, a repeated step scores nothing again, a changed adapter is rescored alone, and the
 command exits 2 naming the bad MCQ line."""
 
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+from rich.console import Console
 
 from telcotune.config import EnergyConfig, ExperimentConfig, ModelConfig
 from telcotune.fsio import write_json
 from telcotune.knowledge import runner
-from telcotune.knowledge.command import knowledge_command
+from telcotune.knowledge.command import knowledge_command, results_table
 from telcotune.knowledge.record import read_result
 from telcotune.paths import EvalPaths, StudyPaths
 
@@ -82,6 +84,15 @@ def test_scores_every_model_and_writes_the_typed_record(study, one_torch_thread)
     for run in ("base", "r4-a", "r4-d0.1"):
         assert paths.knowledge_scores(run).is_file()
     assert not paths.knowledge_scores("r4-unfinished").exists()
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(results_table(result))
+    text = console.export_text()
+    assert "9 questions" in text and "(reference)" in text
+    assert f"{base.accuracy.value:.1%} [{base.accuracy.low:.1%}, {base.accuracy.high:.1%}]" in text
+    for model in result.models[1:]:
+        row = next(line for line in text.splitlines() if f" {model.run} " in line)
+        assert model.versus_base.verdict in row and f"{model.versus_base.difference.diff:+.1%}" in row
 
 
 def test_a_repeated_step_scores_nothing_and_a_changed_adapter_alone(study, tiny_model_dir, monkeypatch, one_torch_thread):

@@ -37,8 +37,9 @@ class OptionScore:
 
 def score_questions(model: Any, questions: Sequence[EncodedQuestion], *, batch_size: int = 16,
                     on_batch: Callable[[int], None] | None = None) -> list[tuple[OptionScore, ...]]:
-    """Each question's option scores, in input order. Questions are sorted by context length
-    and cut into batches of `batch_size` (little padding); `on_batch(n)` after each batch."""
+    """Each question's option scores, in input order. Questions are sorted by row length
+    (context plus options) and cut into batches of `batch_size`, so a batch holds rows of similar
+    length (little padding); `on_batch(n)` is called after each batch."""
     import torch
 
     order = sorted(range(len(questions)), key=lambda i: -_row_length(questions[i]))
