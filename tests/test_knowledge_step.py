@@ -89,10 +89,10 @@ def test_scores_every_model_and_writes_the_typed_record(study, one_torch_thread)
     console.print(results_table(result))
     text = console.export_text()
     assert "9 questions" in text and "(reference)" in text
-    assert f"{base.accuracy.value:.1%} [{base.accuracy.low:.1%}, {base.accuracy.high:.1%}]" in text
+    assert f"{100 * base.accuracy.value:.1f} [{100 * base.accuracy.low:.1f}, {100 * base.accuracy.high:.1f}]" in text
     for model in result.models[1:]:
         row = next(line for line in text.splitlines() if f" {model.run} " in line)
-        assert model.versus_base.verdict in row and f"{model.versus_base.difference.diff:+.1%}" in row
+        assert model.versus_base.verdict in row and f"{100 * model.versus_base.difference.diff:+.1f} [" in row
 
 
 def test_a_repeated_step_scores_nothing_and_a_changed_adapter_alone(study, tiny_model_dir, monkeypatch, one_torch_thread):

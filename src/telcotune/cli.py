@@ -193,7 +193,9 @@ def knowledge_cmd(
     from .knowledge.command import knowledge_command, results_table
 
     result = knowledge_command(workdir, mcq, glossary_mcq, limit, model, batch_size, progress=not quiet)
-    Console().print(results_table(result))
+    console = Console()
+    console.width = max(console.width, 110)  # one row per model, not wrapped in a pipe
+    console.print(results_table(result))
     typer.echo(f"knowledge: {workdir / 'eval' / 'knowledge.json'}")
 
 

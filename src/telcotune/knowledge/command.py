@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import ValidationError
+from rich import box
 from rich.table import Table
 
 from ..config import ExperimentConfig, KnowledgeConfig, apply_overrides, format_validation_error
@@ -61,16 +62,19 @@ def _study_model(study: StudyPaths, cfg: ExperimentConfig) -> str:
 
 def results_table(result: KnowledgeResult) -> Table:
     """Accuracy and the difference to the base, one row per model, for the terminal."""
-    table = Table(title=f"knowledge: {result.questions} questions, chance {result.chance:.0%}")
-    for column in ("run", "accuracy [95% CI]", "vs base [95% CI]", "gained/lost", "Holm p", "verdict", "s"):
-        table.add_column(column, justify="left" if column in ("run", "verdict") else "right")
+    per_model = [m.duration_s for m in result.models]
+    table = Table(title=f"knowledge: {result.questions} questions, chance {result.chance:.0%}",
+                  caption=f"scored in {sum(per_model):.0f} s, {min(per_model):.1f}-{max(per_model):.1f} s per model",
+                  box=box.SIMPLE_HEAD)
+    for column in ("run", "accuracy % [95% CI]", "vs base, points [95% CI]", "gained/lost", "Holm p", "verdict"):
+        table.add_column(column, justify="left" if column in ("run", "verdict") else "right", no_wrap=True)
     for m in result.models:
-        acc = f"{m.accuracy.value:.1%} [{m.accuracy.low:.1%}, {m.accuracy.high:.1%}]"
+        acc = f"{100 * m.accuracy.value:.1f} [{100 * m.accuracy.low:.1f}, {100 * m.accuracy.high:.1f}]"
         v = m.versus_base
         if v is None:
-            table.add_row(m.run, acc, "", "", "", "(reference)", f"{m.duration_s:.1f}")
+            table.add_row(m.run, acc, "", "", "", "(reference)")
             continue
         d = v.difference
-        table.add_row(m.run, acc, f"{d.diff:+.1%} [{d.low:+.1%}, {d.high:+.1%}]",
-                      f"{d.first_only}/{d.second_only}", f"{v.holm_p:.2f}", v.verdict, f"{m.duration_s:.1f}")
+        table.add_row(m.run, acc, f"{100 * d.diff:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                      f"{d.first_only}/{d.second_only}", f"{v.holm_p:.2f}", v.verdict)
     return table
