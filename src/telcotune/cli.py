@@ -138,6 +138,7 @@ def run_cmd(
 
 
 from .config import EnergyConfig as _EnergyConfig, TrainConfig as _TrainConfig  # noqa: E402
+from .config import KnowledgeConfig as _KnowledgeConfig  # noqa: E402
 
 
 def _t(name: str) -> str:
@@ -238,6 +239,26 @@ def evaluate_cmd(
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")
     paths = EvalPaths(out)
     typer.echo(f"ranking: {paths.ranking}, leaderboard: {paths.leaderboard}")
+
+
+@app.command("knowledge")
+def knowledge_cmd(
+    workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>): base model from config.json, adapters from sweep/, system prompt from data/; writes eval/knowledge.json."),
+    mcq: Optional[list[Path]] = typer.Option(None, "--mcq", help=field_help(_KnowledgeConfig, "mcq") + " Repeat for several."),
+    glossary_mcq: bool = typer.Option(False, "--glossary-mcq", help="Score questions built from the study's glossary (definition, expansion, resolution step). Without --mcq or --glossary-mcq, the study config's eval.knowledge picks the sources."),
+    limit: Optional[int] = typer.Option(None, help=field_help(_KnowledgeConfig, "limit")),
+    model: Optional[str] = typer.Option(None, help="Base model spec [default: the study's config.json model.spec]."),
+    batch_size: Optional[int] = typer.Option(None, help=field_help(_KnowledgeConfig, "batch_size")),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Score knowledge questions (multiple choice, by log-likelihood) on the base model and every adapter."""
+    from .knowledge.command import knowledge_command, results_table
+
+    result = knowledge_command(workdir, mcq, glossary_mcq, limit, model, batch_size, progress=not quiet)
+    console = Console()
+    console.width = max(console.width, 110)  # one row per model, not wrapped in a pipe
+    console.print(results_table(result))
+    typer.echo(f"knowledge: {workdir / 'eval' / 'knowledge.json'}")
 
 
 _WORKDIR_HELP = "Study folder (runs/<name>): adapters from sweep/, model from config.json, system prompt from data/."

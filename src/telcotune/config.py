@@ -194,6 +194,24 @@ class SweepConfig(Section):
     """Lists of values; every combination becomes a run named after its values."""
 
 
+class KnowledgeConfig(Section):
+    """Multiple-choice knowledge questions scored by log-likelihood on the base model and every
+    adapter (`telcotune knowledge`, a step of `evaluate` when enabled)."""
+
+    enabled: bool = False
+    """Score the knowledge questions as a step of `evaluate` (`eval.knowledge: true` is short for this)."""
+    glossary_mcq: bool = True
+    """Include questions built from the study's glossary (definition, expansion, resolution step)."""
+    mcq: list[str] = Field(default_factory=list)
+    """MCQ JSONL files: one question a line with `question`, `options`, `answer` (0-based index or letter), optional `id`, `category`."""
+    limit: int | None = Field(None, ge=1)
+    """Score at most this many questions per source (a seeded subset)."""
+    distractors: int = Field(3, ge=1, le=9)
+    """Wrong options per glossary question."""
+    batch_size: int = Field(16, ge=1)
+    """Questions scored together (each with all its options) in one forward pass."""
+
+
 class EvalConfig(Section):
     prompts: list[str] = Field(default_factory=lambda: ["test"])
     """Prompt sets to answer: `test`, `test_ood` or a JSONL file of conversations."""
@@ -218,6 +236,13 @@ class EvalConfig(Section):
     """Seed for prompt subsets and bootstrap."""
     bootstrap: int = Field(1000, ge=10)
     """Bootstrap resamples for confidence intervals."""
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    """Knowledge questions (multiple choice, scored by log-likelihood); `true` enables the defaults."""
+
+    @field_validator("knowledge", mode="before")
+    @classmethod
+    def _knowledge_switch(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
 
 
 class JudgesConfig(ClientSettings):
@@ -304,6 +329,7 @@ def _resolve_files(cfg: ExperimentConfig, base: Path) -> None:
     if cfg.sweep.file:
         cfg.sweep.file = pick(cfg.sweep.file)
     cfg.eval.prompts = [p if p in TEST_SPLITS else pick(p) for p in cfg.eval.prompts]
+    cfg.eval.knowledge.mcq = [pick(p) for p in cfg.eval.knowledge.mcq]
 
 
 def _missing_files(cfg: ExperimentConfig) -> list[tuple[str, str, str, str]]:
@@ -316,6 +342,9 @@ def _missing_files(cfg: ExperimentConfig) -> list[tuple[str, str, str, str]]:
     for i, p in enumerate(cfg.eval.prompts):
         if p not in TEST_SPLITS and not Path(p).is_file():
             missing.append(("eval", "prompts", f"eval.prompts.{i}", p))
+    for i, p in enumerate(cfg.eval.knowledge.mcq):
+        if not Path(p).is_file():
+            missing.append(("eval", "knowledge", f"eval.knowledge.mcq.{i}", p))
     return missing
 
 

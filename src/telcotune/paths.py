@@ -9,7 +9,8 @@ file name by hand; every file one stage writes and another reads is named here.
                        manifest.json
       sweep/           sweep.json, sweep.csv, .tokenized-<key>.pt, manifest.json
       eval/            answers/<run>.jsonl (+ .meta.json, .energy.json),
-                       judgments/<judge>.jsonl (+ .energy.json), ranking.json, leaderboard.csv,
+                       judgments/<judge>.jsonl (+ .energy.json), knowledge/<run>.json,
+                       knowledge.json, ranking.json, leaderboard.csv,
                        ratings.sqlite (people's ratings, `telcotune rate`), manifest.json
       report/          index.html, report.md, figures/, manifest.json
 """
@@ -120,12 +121,19 @@ class EvalPaths:
     leaderboard = property(lambda self: self.root / "leaderboard.csv")
     manifest = property(lambda self: self.root / MANIFEST)
 
+    knowledge = property(lambda self: self.root / "knowledge.json")
+    """Knowledge accuracy of the base model and every adapter (`telcotune knowledge`)."""
+    knowledge_dir = property(lambda self: self.root / "knowledge")
     ratings = property(lambda self: self.root / "ratings.sqlite")
     """People's ratings (`telcotune rate`); kept outside the stage's outputs, so rating never
     makes the evaluation stale."""
 
     def answers(self, run: str) -> Path:
         return self.answers_dir / f"{run}.jsonl"
+
+    def knowledge_scores(self, run: str) -> Path:
+        """One model's option log-likelihoods for every knowledge question."""
+        return self.knowledge_dir / f"{run}.json"
 
     def answers_meta(self, run: str) -> Path:
         return self.answers_dir / f"{run}.meta.json"
