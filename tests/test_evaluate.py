@@ -143,3 +143,19 @@ def test_swiss_pairs_never_repeat_and_cover_fewer_than_all():
             seen.add(frozenset(pair))
             t.record(pair[0], pair)
     assert len(seen) == 32 < len(all_pairs(runs)) == 136
+
+
+def test_evaluate_runs_the_knowledge_step_into_ranking_and_leaderboard(study, tiny_model_dir):
+    tmp_path, sweep = study
+    cfg = EvalConfig(prompts=["test"], limit=2, max_new_tokens=4, bootstrap=20,
+                     knowledge={"enabled": True, "limit": 6})
+    ranking = run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), cfg,
+                           JudgesConfig(panel=["rubric"]), glossary=tmp_path / "glossary.yaml")
+    knowledge = ranking.knowledge
+    assert knowledge is not None and 0 < knowledge.questions <= 6  # the small glossary has fewer
+    assert [m.run for m in knowledge.models] == ["base", "r4-a", "r4-d0.1"]
+    assert knowledge.models[0].versus_base is None and knowledge.models[1].versus_base is not None
+    with open(tmp_path / "eval" / "leaderboard.csv") as f:
+        board = {row["name"]: row for row in csv.DictReader(f)}
+    assert board["r4-a"]["knowledge_verdict"] in ("gained", "forgot", "no evidence either way")
+    assert float(board["base"]["knowledge_acc"]) == knowledge.models[0].accuracy.value

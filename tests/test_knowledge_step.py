@@ -11,12 +11,14 @@ import sys
 import pytest
 from rich.console import Console
 
-from telcotune.config import EnergyConfig, ExperimentConfig, ModelConfig
+from telcotune.config import EnergyConfig, ExperimentConfig, ModelConfig, TrainConfig
 from telcotune.fsio import write_json
 from telcotune.knowledge import runner
 from telcotune.knowledge.command import knowledge_command, results_table
 from telcotune.knowledge.record import read_result
 from telcotune.paths import EvalPaths, StudyPaths
+
+from . import fake_study as fake
 
 MCQ_ROWS = [
     {"question": "What does APN stand for?", "options": ["Access Point Name", "Area Paging Node", "Auto Ping"],
@@ -47,12 +49,11 @@ def study(tmp_path, tiny_model_dir):
     write_json(paths.resolved_config, cfg.model_dump(mode="json"))
     paths.data.mkdir(parents=True)
     system = {"role": "system", "content": "You help telecom customers."}
-    (paths.data / "train.jsonl").write_text(json.dumps({"messages": [system]}) + "\n")
-    for i, name in enumerate(["r4-a", "r4-d0.1"]):
+    (paths.data / "train.jsonl").write_text(json.dumps({"id": "c0", "messages": [system]}) + "\n")
+    for i, (name, loss) in enumerate([("r4-a", 1.5), ("r4-d0.1", 2.5)]):
         run = paths.run(name)
         make_adapter(tiny_model_dir, run / "adapter", seed=i)
-        for file in ("config.json", "metrics.json", "manifest.json"):
-            write_json(run / file, {})
+        fake.write_run(run, TrainConfig(r=4, targets="qv"), fake.run_metrics(loss), model=str(tiny_model_dir))
     (paths.sweep / "r4-unfinished").mkdir()  # no manifest: not scored
     mcq = tmp_path / "bench.jsonl"
     mcq.write_text("".join(json.dumps(r) + "\n" for r in MCQ_ROWS))

@@ -14,6 +14,7 @@ from ..rank import (
 from ..rank.diagnostics import JudgeDiagnostics, ProtocolDiagnostics
 from ..rank.finding import StudyFinding
 from ..rank.length import LengthAdjustedPointwise, LengthControlledRanking
+from ..knowledge.record import KnowledgeResult
 from ..rate.human import HumanJudgeSection
 from .io import Record
 
@@ -106,6 +107,9 @@ class Ranking(Record):
     inference: dict[str, InferenceSummary] = {}
     judge_files: dict[str, str] = {}
     """Judge spec -> its judgments file name under eval/judgments/."""
+    knowledge: KnowledgeResult | None = None
+    """The knowledge step (eval.knowledge): accuracy of the base model and every adapter with
+    intervals, and each adapter's paired difference to the base with its verdict."""
     human: dict[str, HumanJudgeSection] = {}
     """People's ratings (`telcotune rate`) per protocol: their ranking, agreement between people,
     each LLM judge against people, and how many more ratings each statistic needs. People also

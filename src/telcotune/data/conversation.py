@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+from ..errors import StageError
+from ..paths import DataPaths
+
 SYSTEM_PROMPT = (
     "You are a customer support assistant for a telecom operator. Help customers diagnose and "
     "fix problems with their mobile, broadband, voice, billing and security services. Be accurate, "
@@ -9,6 +14,27 @@ SYSTEM_PROMPT = (
     "the customer step by step, and say when the issue needs a technician or a specialist team."
 )
 ROLES = ("system", "user", "assistant")
+
+
+def system_prompt_of(data: DataPaths) -> str:
+    """The system prompt a data folder's conversations were written with: the first message of its
+    first training conversation, else the built-in one."""
+    path = data.split("train")
+    if not path.is_file():
+        return SYSTEM_PROMPT
+    with open(path, encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), None)  # one row, not the whole file
+    if first is None:
+        return SYSTEM_PROMPT
+    from ..artifacts.data import ConversationRow
+    from ..artifacts.io import parse
+
+    try:
+        row = parse(ConversationRow, json.loads(first), f"{path}:1")
+    except json.JSONDecodeError:
+        raise StageError(f"{path}:1: not valid JSON") from None
+    system = row.messages[0] if row.messages else None
+    return system.content if system is not None and system.role == "system" and system.content else SYSTEM_PROMPT
 
 
 def with_system(turns: list[dict[str, str]], system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:

@@ -27,6 +27,8 @@ from ..rank.length import answer_lengths, length_adjusted_pointwise, length_cont
 from ..rate.human import HUMAN_JUDGE, HumanJudgeSection
 from ..rate.outcomes import human_score_rows, human_verdicts
 from ..rate.records import StoredRating
+from ..knowledge.record import KnowledgeResult
+from ..knowledge.results import KNOWLEDGE_COLUMNS, leaderboard_columns
 from .judging import JudgeRun
 
 
@@ -145,9 +147,10 @@ def build_ranking(runs: list[FinishedRun], all_runs: list[str], judge_runs: dict
                   sets: dict[str, set[str]], answers: dict[str, dict[str, str]], n_resamples: int, seed: int,
                   inference: dict[str, InferenceSummary], judge_files: dict[str, str],
                   human: dict[str, HumanJudgeSection] | None = None,
-                  ratings: list[StoredRating] | None = None) -> Ranking:
+                  ratings: list[StoredRating] | None = None, knowledge: KnowledgeResult | None = None) -> Ranking:
     """`human`, `ratings`: people's rating statistics per protocol and the ratings themselves
-    (`telcotune rate`); people then appear as the judge `human` too."""
+    (`telcotune rate`); people then appear as the judge `human` too. `knowledge`: the knowledge
+    step's result (eval.knowledge)."""
     inputs = RankingInputs(runs, all_runs, sets, answer_lengths(answers), n_resamples, seed)
     judges = {name: _judge_section(name, jr.judgments, inputs, jr.byes)
               for name, jr in judge_runs.items() if jr.judgments}
@@ -163,13 +166,14 @@ def build_ranking(runs: list[FinishedRun], all_runs: list[str], judge_runs: dict
         runs=all_runs, val_loss=val_loss, loss_order=sorted(val_loss, key=val_loss.get),
         prompt_sets={name: len(ids) for name, ids in sets.items()}, judges=judges, agreement=agreement,
         bootstrap=BootstrapSettings(n_resamples=n_resamples, seed=seed, unit="prompt"),
-        inference=inference, judge_files=judge_files, human=human or {},
+        inference=inference, judge_files=judge_files, human=human or {}, knowledge=knowledge,
         finding=finding_of(judges, sum(len(ids) for ids in sets.values())))
 
 
 def leaderboard_rows(ranking: Ranking, runs: list[FinishedRun]) -> list[dict[str, Any]]:
     by_name = {r.name: r for r in runs}
     loss_rank = {name: i + 1 for i, name in enumerate(ranking.loss_order)}
+    knowledge_columns = leaderboard_columns(ranking.knowledge) if ranking.knowledge is not None else {}
     rows = []
     for name in ranking.runs:
         run = by_name.get(name)
@@ -187,6 +191,8 @@ def leaderboard_rows(ranking: Ranking, runs: list[FinishedRun]) -> list[dict[str
         row["train_energy_kwh"] = run.energy.total.energy_kwh if run and run.energy else None
         inference = ranking.inference.get(name)
         row["inference_j_per_generated_token"] = inference.j_per_generated_token if inference else None
+        if ranking.knowledge is not None:
+            row.update(knowledge_columns.get(name, dict.fromkeys(KNOWLEDGE_COLUMNS)))
         rows.append(row)
     return rows
 

@@ -12,7 +12,11 @@ from ..adapters import BASE_RUN
 from ..artifacts.io import read_record, read_rows
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
-from ..config import EnergyConfig, EvalConfig, JudgesConfig
+from ..config import BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig
+from ..data.conversation import system_prompt_of
+from ..knowledge.record import KnowledgeResult
+from ..knowledge.runner import ScoringJob, run_knowledge
+from ..knowledge.sources import collect_questions
 from ..energy import make_meter
 from ..errors import StageError
 from ..fsio import read_jsonl
@@ -29,6 +33,7 @@ from .ranking import build_ranking, leaderboard_rows, write_ranking
 
 STAGE = "evaluate"
 EVAL_OUTPUTS = ("ranking.json", "leaderboard.csv", "answers", "judgments")
+KNOWLEDGE_OUTPUTS = ("knowledge.json", "knowledge")
 console = Console(stderr=True)
 
 
@@ -45,6 +50,23 @@ def _inputs(data: DataPaths, runs: list[FinishedRun], prompts_files: list[Path],
     for run in runs:
         files += [run.paths.adapter, run.paths.metrics]
     return hash_inputs(files, base=base)
+
+
+def _knowledge_files(cfg: KnowledgeConfig, glossary: Path) -> list[Path]:
+    if not cfg.enabled:
+        return []
+    return [*([glossary] if cfg.glossary_mcq else []), *map(Path, cfg.mcq)]
+
+
+def _knowledge(model: ModelRef, runs: list[FinishedRun], cfg: EvalConfig, glossary: Path, data: DataPaths,
+               paths: EvalPaths, meter, progress: bool) -> KnowledgeResult | None:
+    """The knowledge step (eval.knowledge): the base model and every adapter on the questions."""
+    if not cfg.knowledge.enabled:
+        return None
+    questions, sources = collect_questions(cfg.knowledge, glossary, cfg.seed)
+    jobs = [ScoringJob(r.name, r.paths.adapter) for r in runs]
+    return run_knowledge(model, jobs, questions, sources, system_prompt_of(data), paths, cfg.knowledge, meter=meter,
+                         progress=progress)
 
 
 def ratings_input(ratings: list) -> dict[str, str]:
@@ -66,7 +88,8 @@ def evaluated_runs(sweep_dir: Path) -> list[FinishedRun]:
 
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True) -> Ranking:
+                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE) -> Ranking:
+    """`glossary`: the study's glossary, for the knowledge step's glossary questions."""
     paths = EvalPaths(Path(out))
     data = DataPaths(Path(data_dir))
     runs = evaluated_runs(sweep_dir)
@@ -75,7 +98,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
     config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
                             "judges": judges_cfg.panel})
     ratings = load_ratings(paths)  # people's ratings are an input: rating more updates the ranking
-    inputs = {**_inputs(data, runs, prompt_files, paths.root), **ratings_input(ratings)}
+    knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
+    inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
     stage = StageRun(paths.root, STAGE, config_hash, inputs)
     if stage.current:
         console.print(f"evaluate: {paths.root} is current, skipping")
@@ -87,6 +111,7 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
             jobs.insert(0, AnswerJob(BASE_RUN, None))
         inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
         answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
+        knowledge = _knowledge(model, runs, eval_cfg, glossary, data, paths, meter, progress)
 
         scenarios = read_jsonl(data.scenarios)
         ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
@@ -103,9 +128,10 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         ranking = build_ranking(runs, [j.run for j in jobs], judge_runs, sets, answers, eval_cfg.bootstrap,
                                 eval_cfg.seed, inference,
                                 {spec: paths.judgments(judge_slug(spec)).name for spec in judges_cfg.panel},
-                                human=human, ratings=ratings)
+                                human=human, ratings=ratings, knowledge=knowledge)
         write_ranking(paths, ranking, leaderboard_rows(ranking, runs))
-        stage.complete(EVAL_OUTPUTS, extra={"model": model.spec, "judges": judges_cfg.panel})
+        outputs = EVAL_OUTPUTS + (KNOWLEDGE_OUTPUTS if knowledge is not None else ())
+        stage.complete(outputs, extra={"model": model.spec, "judges": judges_cfg.panel})
     return ranking
 
 

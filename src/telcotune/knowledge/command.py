@@ -9,12 +9,12 @@ from pydantic import ValidationError
 from rich import box
 from rich.table import Table
 
-from ..config import ExperimentConfig, KnowledgeConfig, apply_overrides, format_validation_error
+from ..artifacts.run import finished_runs
+from ..artifacts.study import read_study_config, study_model
+from ..config import ExperimentConfig, KnowledgeConfig, format_validation_error
 from ..energy import make_meter
 from ..errors import ConfigError
-from ..evaluate.runs import finished_runs
-from ..fsio import read_json
-from ..paths import EvalPaths, StudyPaths
+from ..paths import StudyPaths
 from ..serve.system_prompt import training_system_prompt
 from .record import KnowledgeResult
 from .runner import ScoringJob, run_knowledge
@@ -27,37 +27,20 @@ def knowledge_command(workdir: Path, mcq: list[Path] | None = None, glossary_mcq
     """Sources: those given on the command line (`mcq`, `glossary_mcq`) if any, else the study
     config's `eval.knowledge`."""
     study = StudyPaths(Path(workdir))
-    cfg = study_config(study)
+    cfg = read_study_config(study) or ExperimentConfig()
     overrides: dict = {k: v for k, v in {"limit": limit, "batch_size": batch_size}.items() if v is not None}
     if mcq or glossary_mcq:
         overrides |= {"mcq": [str(p) for p in mcq or []], "glossary_mcq": glossary_mcq}
-    cfg = apply_overrides(cfg, "eval", {"knowledge": {**cfg.eval.knowledge.model_dump(), **overrides}})
-    knowledge: KnowledgeConfig = cfg.eval.knowledge
-    questions, sources = collect_questions(knowledge, cfg.data.glossary_path(), cfg.eval.seed)
-    spec = model_spec or _study_model(study, cfg)
-    jobs = [ScoringJob(run.name, run.paths.adapter) for run in finished_runs(study.sweep)]
-    return run_knowledge(spec, jobs, questions, sources, training_system_prompt(study), EvalPaths(study.eval),
-                         knowledge, meter=make_meter(cfg.energy), progress=progress,
-                         trust_remote_code=cfg.model.trust_remote_code)
-
-
-def study_config(study: StudyPaths) -> ExperimentConfig:
-    """The study's resolved config.json, or the defaults when the folder has none."""
-    if not study.resolved_config.is_file():
-        return ExperimentConfig()
     try:
-        return ExperimentConfig.model_validate(read_json(study.resolved_config))
+        knowledge = KnowledgeConfig.model_validate({**cfg.eval.knowledge.model_dump(), **overrides})
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(study.resolved_config))) from None
-    except ValueError as exc:
-        raise ConfigError(f"{study.resolved_config}: not valid JSON ({exc})") from None
-
-
-def _study_model(study: StudyPaths, cfg: ExperimentConfig) -> str:
-    if not study.resolved_config.is_file():
-        raise ConfigError(f"{study.resolved_config} not found; pass --model SPEC (the base model the "
-                          "adapters were trained on)")
-    return cfg.model.spec
+        raise ConfigError(format_validation_error(exc, "command line")) from None
+    questions, sources = collect_questions(knowledge, cfg.data.glossary_path(), cfg.eval.seed)
+    runs = finished_runs(study.sweep_paths)
+    jobs = [ScoringJob(run.name, run.paths.adapter) for run in runs]
+    return run_knowledge(study_model(study, runs, model_spec), jobs, questions, sources,
+                         training_system_prompt(study), study.eval_paths, knowledge,
+                         meter=make_meter(cfg.energy), progress=progress)
 
 
 def results_table(result: KnowledgeResult) -> Table:

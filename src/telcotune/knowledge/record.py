@@ -23,11 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import TypeAdapter
-
+from ..artifacts.io import read_record, write_record
 from ..energy.base import Method
-from ..errors import DataError
-from ..fsio import read_json, write_json
 from .stats import PairedDifference, Proportion, Verdict
 
 SCHEMA_VERSION = 1
@@ -128,34 +125,17 @@ class KnowledgeResult:
         raise KeyError(f"no knowledge result for run {run!r}; runs: {', '.join(m.run for m in self.models)}")
 
 
-_RESULT = TypeAdapter(KnowledgeResult)
-_SCORES = TypeAdapter(ModelScores)
-
-
 def write_result(path: Path, result: KnowledgeResult) -> Path:
-    return write_json(path, _RESULT.dump_python(result, mode="json"))
+    return write_record(path, result)
 
 
 def read_result(path: Path) -> KnowledgeResult:
-    return _read(path, _RESULT)
+    return read_record(path, KnowledgeResult)
 
 
 def write_scores(path: Path, scores: ModelScores) -> Path:
-    return write_json(path, _SCORES.dump_python(scores, mode="json"))
+    return write_record(path, scores)
 
 
 def read_scores(path: Path) -> ModelScores:
-    return _read(path, _SCORES)
-
-
-def _read(path: Path, adapter: TypeAdapter):
-    from pydantic import ValidationError
-
-    try:
-        return adapter.validate_python(read_json(path))
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise DataError(f"{path}: {where}: {err['msg']}") from None
-        raise DataError(f"{path}: unreadable ({exc})") from None
+    return read_record(path, ModelScores)

@@ -76,6 +76,10 @@ def build_result(model_spec: str, questions: Sequence[Question], sources: list[S
         created_at=now_iso())
 
 
+KNOWLEDGE_COLUMNS = ("knowledge_acc", "knowledge_low", "knowledge_high", "knowledge_diff", "knowledge_diff_low",
+                     "knowledge_diff_high", "knowledge_verdict")
+
+
 def leaderboard_columns(result: KnowledgeResult) -> dict[str, dict[str, Any]]:
     """Per run, the knowledge columns for `leaderboard.csv` (fractions in 0-1)."""
     columns = {}

@@ -14,9 +14,9 @@ from typing import Any
 from ..adapters import BASE_RUN, AdapterHost
 from ..config import KnowledgeConfig
 from ..energy.base import Meter, NullMeter, window
-from ..errors import DataError
+from ..errors import StageError
 from ..manifest import hash_inputs, hash_obj
-from ..models import load_tokenizer, resolve_model
+from ..models import ModelRef
 from ..paths import EvalPaths
 from ..progress import progress_bar
 from .encoding import FORMAT, encode_question
@@ -36,14 +36,14 @@ class ScoringJob:
     """None: the base model without an adapter."""
 
 
-def run_knowledge(model_spec: str, runs: Sequence[ScoringJob], questions: list[Question], sources: list[Source],
+def run_knowledge(model: ModelRef, runs: Sequence[ScoringJob], questions: list[Question], sources: list[Source],
                   system_prompt: str, paths: EvalPaths, cfg: KnowledgeConfig, *, meter: Meter | None = None,
-                  progress: bool = True, trust_remote_code: bool = False) -> KnowledgeResult:
+                  progress: bool = True) -> KnowledgeResult:
     """Score the base model (always, first) and every adapter job; write `paths.knowledge`."""
     jobs = [ScoringJob(BASE_RUN, None), *(j for j in runs if j.run != BASE_RUN)]
-    scores = score_models(model_spec, jobs, questions, system_prompt, paths, batch_size=cfg.batch_size,
-                          meter=meter, progress=progress, trust_remote_code=trust_remote_code)
-    result = build_result(model_spec, questions, sources, system_prompt, scores)
+    scores = score_models(model, jobs, questions, system_prompt, paths, batch_size=cfg.batch_size,
+                          meter=meter, progress=progress)
+    result = build_result(model.spec, questions, sources, system_prompt, scores)
     write_result(paths.knowledge, result)
     return result
 
@@ -54,20 +54,20 @@ def fingerprint(model_spec: str, job: ScoringJob, questions: list[Question], sys
                      "system_prompt": system_prompt, "questions": [q.to_dict() for q in questions]})
 
 
-def score_models(model_spec: str, jobs: Sequence[ScoringJob], questions: list[Question], system_prompt: str,
-                 paths: EvalPaths, *, batch_size: int = 16, meter: Meter | None = None, progress: bool = True,
-                 trust_remote_code: bool = False) -> dict[str, ModelScores]:
+def score_models(model: ModelRef, jobs: Sequence[ScoringJob], questions: list[Question], system_prompt: str,
+                 paths: EvalPaths, *, batch_size: int = 16, meter: Meter | None = None,
+                 progress: bool = True) -> dict[str, ModelScores]:
     """Every job's scores by run name, read back when current, else computed and written."""
     meter = meter or NullMeter()
-    prints = {j.run: fingerprint(model_spec, j, questions, system_prompt) for j in jobs}
+    prints = {j.run: fingerprint(model.spec, j, questions, system_prompt) for j in jobs}
     scores = {j.run: s for j in jobs if (s := _current(paths.knowledge_scores(j.run), prints[j.run])) is not None}
     todo = [j for j in jobs if j.run not in scores]
     if not todo:
         return {j.run: scores[j.run] for j in jobs}
-    model_dir = resolve_model(model_spec)
-    tokenizer = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+    model_dir = model.resolve()
+    tokenizer = model.load_tokenizer(model_dir)
     encoded = [encode_question(tokenizer, q, system_prompt) for q in questions]
-    host = AdapterHost(model_dir, trust_remote_code=trust_remote_code)
+    host = AdapterHost(model_dir, trust_remote_code=model.trust_remote_code)
     with progress_bar("knowledge", total=len(todo) * len(questions), enabled=progress) as advance:
         for job in todo:
             with _scoring_as(host, job) as model, window(meter, "knowledge") as measured:
@@ -90,7 +90,7 @@ def _current(path: Path, expected: str) -> ModelScores | None:
         return None
     try:
         scores = read_scores(path)
-    except DataError:  # a file from an older layout: score again
+    except StageError:  # torn, or from an older layout: score again
         return None
     return scores if scores.fingerprint == expected else None
 

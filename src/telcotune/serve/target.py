@@ -8,9 +8,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..adapters import BASE_RUN
-from ..artifacts.io import read_optional
 from ..artifacts.run import FinishedRun, read_finished_run
-from ..config import ExperimentConfig
+from ..artifacts.study import study_model
 from ..fsio import read_json
 from ..paths import RunPaths, StudyPaths
 from .choice import choose_run, study_runs
@@ -43,22 +42,8 @@ def study_target(workdir: Path, selectors: list[str] | None, model_spec: str | N
 
 
 def _study_model(study: StudyPaths, override: str | None, runs: list[FinishedRun]) -> tuple[str, bool]:
-    """The base model: --model, else the study's config.json, else what every run's own
-    config.json names (a folder made by `data` + `sweep` has no study config)."""
-    config = read_optional(study.resolved_config, ExperimentConfig)
-    if config is not None:
-        return override or config.model.spec, config.model.trust_remote_code
-    named = {(r.config.model, r.config.trust_remote_code) for r in runs}
-    if override:
-        return override, any(trust for _, trust in named)
-    if len(named) == 1:
-        return next(iter(named))
-    if not named:
-        raise ConfigError(f"{study.resolved_config} not found and no run names its base model; pass --model SPEC "
-                          "(the base model the adapters were trained on)")
-    specs = ", ".join(sorted({spec for spec, _ in named}))
-    raise ConfigError(f"the runs of {study.sweep} were trained on different base models ({specs}); "
-                      f"pick runs of one model with --run, or pass --model SPEC")
+    model = study_model(study, runs, override)
+    return model.spec, model.trust_remote_code
 
 
 def adapter_target(adapter_dir: Path, model_spec: str | None = None, name: str | None = None) -> ServeTarget:
