@@ -14,6 +14,7 @@ from telcotune.data.stage import run_data_stage
 from telcotune.fsio import read_jsonl
 from telcotune.judge.base import JudgeContext, PairItem, PointwiseItem
 from telcotune.judge.llm_judge import LLMJudge
+from telcotune.config import ClientSettings
 from telcotune.llm.client import build_client
 
 from .test_data_glossary import small_glossary, write_glossary
@@ -39,7 +40,7 @@ def test_local_judge_scores_every_answer_and_its_scores_vary(tmp_path, embedded_
     answers = {"reference": lambda k: contexts[k].reference, "generic": lambda k: GENERIC,
                "other": lambda k: contexts[(k + 1) % 4].reference, "loop": lambda k: " ".join([GENERIC] * 8)}
     items = [PointwiseItem(c, run, make(k)) for k, c in enumerate(contexts) for run, make in answers.items()]
-    judge = LLMJudge(LOCAL, build_client(LOCAL, use_cache=False))
+    judge = LLMJudge(LOCAL, build_client(LOCAL, ClientSettings(), use_cache=False))
 
     started = time.perf_counter()
     judgments = judge.pointwise(items)

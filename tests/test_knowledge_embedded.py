@@ -7,13 +7,15 @@ import json
 
 import pytest
 
-from telcotune.config import DataConfig, EnergyConfig, ExperimentConfig
+from telcotune.config import DataConfig, EnergyConfig, ExperimentConfig, TrainConfig
 from telcotune.data.glossary import load_glossary
 from telcotune.fsio import write_json
 from telcotune.knowledge.command import knowledge_command
 from telcotune.knowledge.glossary_mcq import glossary_questions
 from telcotune.models import load_model, resolve_model
 from telcotune.paths import StudyPaths
+
+from .fake_study import run_metrics, write_run
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +37,7 @@ def test_expansion_questions_on_the_embedded_model(tmp_path, embedded_cache, mon
     write_json(study.resolved_config, ExperimentConfig(energy=EnergyConfig(meter="none")).model_dump(mode="json"))
     for name, perturb in (("same", False), ("noisy", True)):
         save_adapter(model_dir, study.run(name) / "adapter", perturb)
-        for file in ("config.json", "metrics.json", "manifest.json"):
-            write_json(study.run(name) / file, {})
+        write_run(study.run(name), TrainConfig(r=4, alpha=8, targets="qv"), run_metrics(2.5))
     questions = [q for q in glossary_questions(load_glossary(DataConfig().glossary_path())) if q.category == "expansion"]
     mcq = tmp_path / "expansions.jsonl"
     mcq.write_text("".join(json.dumps({"id": q.id, "question": q.question, "options": list(q.options),
@@ -50,4 +51,3 @@ def test_expansion_questions_on_the_embedded_model(tmp_path, embedded_cache, mon
     d = same.versus_base.difference
     assert (d.first_only, d.second_only, d.diff) == (0, 0, 0.0) and same.versus_base.verdict == "no evidence either way"
     assert noisy.versus_base.difference.first_only + noisy.versus_base.difference.second_only > 0
-    assert all(m.duration_s < 120 for m in result.models)
