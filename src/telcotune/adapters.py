@@ -78,6 +78,21 @@ class AdapterHost:
             self.model.set_adapter(peft_adapter_name(name), inference_mode=True)
             yield self.model
 
+    @contextlib.contextmanager
+    def as_run(self, name: str, folder: Path | None) -> Iterator[Any]:
+        """The model as run `name` for one block: its adapter from `folder` is in memory only
+        meanwhile, so a pass over many adapters holds one at a time (`folder` None: the base)."""
+        if folder is None:
+            with self.use(BASE_RUN) as model:
+                yield model
+            return
+        self.load(name, folder)
+        try:
+            with self.use(name) as model:
+                yield model
+        finally:
+            self.unload(name)
+
     def _known(self, name: str) -> None:
         if name not in self._adapters:
             raise UnknownAdapter(f"adapter {name!r} is not loaded; loaded: {', '.join(self.names)}")

@@ -5,15 +5,12 @@ beside it, so an interrupted evaluation resumes per adapter."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..adapters import BASE_RUN, AdapterHost
+from ..adapters import AdapterHost
 from ..artifacts.answers import AnswerRow, AnswersMeta
 from ..artifacts.energy import AnswersEnergy
 from ..artifacts.io import parse, read_optional, read_record, read_rows, write_record, write_rows
@@ -105,25 +102,11 @@ def answer_runs(model: ModelRef, jobs: list[AnswerJob], prompts: list[EvalPrompt
     total = sum(len(states[j.run].todo) for j in todo)
     with progress_bar("answering", total=total, enabled=progress) as advance:
         for job in todo:
-            with _answering_as(host, job) as answering:
+            with host.as_run(job.run, job.adapter) as answering:
                 summaries[job.run] = _answer_one(answering, tokenizer, job, prompts, states[job.run], cfg, paths,
                                                  meter, advance)
     return summaries
 
-
-@contextlib.contextmanager
-def _answering_as(host: AdapterHost, job: AnswerJob) -> Iterator[Any]:
-    """The host's model answering as `job`; its adapter is in memory only meanwhile."""
-    if job.adapter is None:
-        with host.use(BASE_RUN) as model:
-            yield model
-        return
-    host.load(job.run, job.adapter)
-    try:
-        with host.use(job.run) as model:
-            yield model
-    finally:
-        host.unload(job.run)
 
 
 def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], state: Progress, cfg: EvalConfig,

@@ -4,12 +4,10 @@ file with a fingerprint, so a repeated or interrupted step scores only what chan
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..adapters import BASE_RUN, AdapterHost
 from ..config import KnowledgeConfig
@@ -70,7 +68,7 @@ def score_models(model: ModelRef, jobs: Sequence[ScoringJob], questions: list[Qu
     host = AdapterHost(model_dir, trust_remote_code=model.trust_remote_code)
     with progress_bar("knowledge", total=len(todo) * len(questions), enabled=progress) as advance:
         for job in todo:
-            with _scoring_as(host, job) as model, window(meter, "knowledge") as measured:
+            with host.as_run(job.run, job.adapter) as model, window(meter, "knowledge") as measured:
                 started = time.perf_counter()
                 options = score_questions(model, encoded, batch_size=batch_size, on_batch=advance)
                 duration_s = time.perf_counter() - started
@@ -93,19 +91,3 @@ def _current(path: Path, expected: str) -> ModelScores | None:
     except StageError:  # torn, or from an older layout: score again
         return None
     return scores if scores.fingerprint == expected else None
-
-
-@contextlib.contextmanager
-def _scoring_as(host: AdapterHost, job: ScoringJob) -> Iterator[Any]:
-    """The host's model as `job`; its adapter is in memory only meanwhile (the same pattern as
-    evaluate/answers.py's answering)."""
-    if job.adapter is None:
-        with host.use(BASE_RUN) as model:
-            yield model
-        return
-    host.load(job.run, job.adapter)
-    try:
-        with host.use(job.run) as model:
-            yield model
-    finally:
-        host.unload(job.run)
