@@ -1,4 +1,4 @@
-"""4. The study's question: does a lower validation loss go with better judged answers?"""
+"""The study's question: does a lower validation loss go with better judged answers?"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..figures import LossRankPanel, loss_vs_rank
 from ..judges import comparisons
 from .context import Context, figure_or_note
 
-TITLE = "4. Does lower validation loss mean better answers?"
+TITLE = "Does lower validation loss mean better answers?"
 
 
 def _ci(ci: Interval | None) -> str:

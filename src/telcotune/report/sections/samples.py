@@ -1,4 +1,4 @@
-"""7. Samples: a few evaluation prompts answered by the lowest-loss run, the best-judged run
+"""Samples: a few evaluation prompts answered by the lowest-loss run, the best-judged run
 and the base model, side by side."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from ..blocks import Block, Message, Note, Section, SideBySide, Text, not_availa
 from ..quality import panel_score
 from .context import Context
 
-TITLE = "7. Samples"
+TITLE = "Samples"
 N_SAMPLES = 3
 
 
