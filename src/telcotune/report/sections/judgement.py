@@ -9,6 +9,7 @@ from ... import fmt
 from ...artifacts.ranking import JudgeSection, Ranking
 from ...rank.diagnostics import MIN_SPREAD, MIN_USABLE_SHARE, Estimate, ProtocolDiagnostics
 from ...rank.krippendorff import KrippendorffAlpha
+from ...rank.ranks import competition_ranks
 from ..blocks import Block, Bullets, Finding, Section, Subheading, Table, Text, not_available
 from ..figures import judge_intervals
 from ..judges import RankedRun, judged_protocols, judges, level_of, ranked
@@ -95,18 +96,24 @@ def _tracks(label: str, what: str, coef: float, ci, tracks: bool, missing: str |
     return f"{label}: {what} {fmt.signed(coef)} {bounds}: {verdict}{f' ({missing})' if missing else ''}."
 
 
+def _side_by_side(label: str, entries, raw, controlled, show) -> list[tuple[str, ...]]:
+    """Rows of raw value and rank beside the length-controlled value and rank."""
+    raw_rank = competition_ranks({e.run: raw(e) for e in entries}, higher_is_better=True)
+    return [(label, e.run, show(raw(e)), fmt.integer(raw_rank[e.run]), show(controlled(e)), fmt.integer(e.rank))
+            for e in entries]
+
+
 def _length_rows(ranking: Ranking) -> tuple[list[tuple[str, ...]], list[str]]:
     rows, sentences = [], []
     for judge, section in judges(ranking).items():
         if (a := section.length_adjusted) is not None:
-            rows += [(judge, e.run, fmt.num(e.raw_mean, 2), fmt.num(e.adjusted_mean, 2), fmt.integer(e.rank))
-                     for e in a.entries]
+            rows += _side_by_side(judge, a.entries, lambda e: e.raw_mean, lambda e: e.adjusted_mean,
+                                  lambda v: fmt.num(v, 2))
             sentences.append(_tracks(judge, "score change per sd of answer length", a.length_slope,
                                      a.length_slope_ci, a.tracks_length, a.missing_reason))
         if (c := section.length_controlled) is not None:
             label = f"{judge} (pairwise)"
-            rows += [(label, e.run, fmt.pct(e.raw_win_rate), fmt.pct(e.win_rate), fmt.integer(e.rank))
-                     for e in c.entries]
+            rows += _side_by_side(label, c.entries, lambda e: e.raw_win_rate, lambda e: e.win_rate, fmt.pct)
             sentences.append(_tracks(label, "log-odds of winning per unit of length difference",
                                      c.length_coefficient, c.length_coefficient_ci, c.tracks_length,
                                      c.missing_reason))
@@ -124,8 +131,8 @@ def _length_control(ranking: Ranking) -> list[Block]:
                  "2's approach, a logistic model with a term in the answers' length difference, read at zero "
                  "difference)."),
             Bullets(tuple(sentences)),
-            Table(("judge", "run", "raw (mean or win rate)", "length-controlled", "controlled rank"), tuple(rows),
-                  numeric=(False, False, True, True, True))]
+            Table(("judge", "run", "raw (mean or win rate)", "raw rank", "length-controlled", "controlled rank"),
+                  tuple(rows), numeric=(False, False, True, True, True, True))]
 
 
 def _intervals(ranking: Ranking) -> str:
