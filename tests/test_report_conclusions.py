@@ -82,6 +82,9 @@ def test_a_judge_that_cannot_discriminate_is_shown_as_left_out_with_its_reason_a
     assert "openai:judge-x" not in re.sub(r'<p class="note">.*?</p>', "", section_html(html, "energy"))
     assert "Judge score: mean pointwise judge score (1-10), from rubric." in section_html(html, "targets")
     assert "<h3>openai:judge-x</h3>" not in section_html(html, "separation")
+    question = section_html(html, "question")
+    assert "Left out as unable to discriminate: openai:judge-x (" in question
+    assert "<li>openai:judge-x:" not in question
     assert "Left out of every conclusion as unable to discriminate: openai:judge-x (" in html.split("<nav>")[0]
     summary = summary_rows(StudyPaths(root))
     assert ("openai:judge-x", "left out", "cannot discriminate: no spread: every run got the same score") in summary
