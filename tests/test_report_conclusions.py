@@ -116,3 +116,42 @@ def test_tiers_warning_and_plan_are_shown(tmp_path):
     assert re.search(r"<td class=\"\">rubric</td><td class=\"\">pointwise</td><td class=\"num\">\d+ \(\d+-\d+\)",
                      planning)
     assert "95% intervals of at most ±0.25" in planning
+
+
+def test_the_evaluation_stages_ranking_with_a_constant_judge(tmp_path):
+    """The real build_ranking from judgments: a judge that scores every answer 1.0 (as a tiny local
+    model did) is left out with its reason in the report and the summary, its agreement is
+    undefined, and the energy section recommends from the other judge only."""
+    from telcotune.artifacts.run import finished_runs
+    from telcotune.evaluate.judging import JudgeRun
+    from telcotune.evaluate.ranking import build_ranking
+    from telcotune.judge.base import Judgment
+
+    from .test_report import PROMPTS, RUNS, answer_text
+
+    root = make_study(tmp_path / "study")
+    runs = ["base", *RUNS]
+    taste = SCORES["rubric"]
+    judgments = {
+        "rubric": [Judgment("rubric", "pointwise", pid, [run], "ok", overall=taste[run] + (i % 3) - 1, method="rule")
+                   for run in runs for i, (pid, _) in enumerate(PROMPTS)],
+        "local:tiny": [Judgment("local:tiny", "pointwise", pid, [run], "ok", overall=1.0, method="logprob")
+                       for run in runs for pid, _ in PROMPTS],
+    }
+    original = read_record(EvalPaths(root / "eval").ranking, Ranking)
+    ranking = build_ranking(finished_runs(StudyPaths(root).sweep_paths), runs,
+                            {j: JudgeRun(rows, {}) for j, rows in judgments.items()},
+                            {"test": {p for p, s in PROMPTS if s == "test"},
+                             "test_ood": {p for p, s in PROMPTS if s == "test_ood"}},
+                            {run: {pid: answer_text(run, pid) for pid, _ in PROMPTS} for run in runs},
+                            n_resamples=100, seed=0, inference=original.inference, judge_files={})
+    write_record(EvalPaths(root / "eval").ranking, ranking)
+    assert "local:tiny" in ranking.finding.excluded_judges
+    html = build_report(root).read_text(encoding="utf-8")
+    judgement = section_html(html, "judgement")
+    assert "local:tiny" in judgement and "left out: no spread: every run got the same score" in judgement
+    assert "undefined (local:tiny cannot discriminate" in judgement
+    assert "probability-weighted" in judgement  # how local:tiny's scores were produced
+    assert "local:tiny" not in re.sub(r'<p class="note">.*?</p>', "", section_html(html, "energy"))
+    summary = summary_rows(StudyPaths(root))
+    assert ("local:tiny", "left out", "cannot discriminate: no spread: every run got the same score") in summary
