@@ -155,3 +155,11 @@ def test_the_evaluation_stages_ranking_with_a_constant_judge(tmp_path):
     assert "local:tiny" not in re.sub(r'<p class="note">.*?</p>', "", section_html(html, "energy"))
     summary = summary_rows(StudyPaths(root))
     assert ("local:tiny", "left out", "cannot discriminate: no spread: every run got the same score") in summary
+
+
+def test_summary_says_which_adapters_forgot(tmp_path):
+    root = make_study(tmp_path / "study")
+    path = EvalPaths(root / "eval").ranking
+    write_record(path, read_record(path, Ranking).model_copy(update={"knowledge": knowledge_result()}))
+    knowledge = next(detail for criterion, _, detail in summary_rows(StudyPaths(root)) if criterion == "knowledge")
+    assert "the base model answers 50.0%" in knowledge and "forgot what the base model knew: r32-all" in knowledge

@@ -1,6 +1,6 @@
 """The table `telcotune run` ends with: which judges can discriminate (and why the others are left
 out), the best run and top tier by each of those, by validation loss and by energy, the
-recommended configuration, the study's finding, and where the report is. Read from the stage
+recommended configuration, knowledge gained or forgotten, the study's finding, and where the report is. Read from the stage
 artifacts only, through the report's loader and its shared choices (report/choice.py), so the
 summary and the report cannot say different things."""
 
@@ -16,6 +16,7 @@ from .rank import Recommendation
 from .report.choice import choices, nothing_to_recommend
 from .report.judges import JudgedProtocol, judged_protocols, ranked
 from .report.load import StudyArtifacts, load_study
+from .report.sections.knowledge import knowledge_sentence
 
 console = Console()
 
@@ -64,6 +65,8 @@ def summary_rows(paths: StudyPaths) -> list[tuple[str, str, str]]:
                      f"{by_energy.energy_kwh * 1000:.2f} Wh ({by_energy.energy_method or '?'})"))
     if ranking is not None:
         rows += _recommendation_rows(study)
+        if ranking.knowledge is not None:
+            rows.append(("knowledge", "", knowledge_sentence(ranking.knowledge)))
         rows += [(f"finding ({p.label})", "", p.comparison.finding)
                  for p in protocols if p.discriminates and p.comparison and p.comparison.finding]
         if ranking.finding.headline:
