@@ -212,7 +212,8 @@ def judge_section(judge: str, losses: dict[str, float], scores: dict[str, float]
     separation are computed by the real statistics from per-prompt scores with those means."""
     sets = sets or {}
     rows = score_rows(scores, n_prompts) if discriminates else score_rows({r: 5.0 for r in scores}, n_prompts, 0.0)
-    diagnostics = JudgeDiagnostics(judge, diagnose_pointwise(rows, len(rows), n_resamples=200, seed=0), None)
+    diagnostics = JudgeDiagnostics(judge, diagnose_pointwise(rows, len(rows), lengths(rows), n_resamples=200, seed=0),
+                                   None)
     parts: dict[str, Any] = dict(
         pointwise=pointwise(scores, n_prompts),
         pointwise_by_set={name: pointwise({r: s - 0.3 * i for r, s in scores.items()}, n)
@@ -228,7 +229,7 @@ def judge_section(judge: str, losses: dict[str, float], scores: dict[str, float]
                      length_controlled=length_controlled_pairwise(games, lengths(rows), 200, 0),
                      loss_vs_judge_pairwise=comparison(f"{judge} (pairwise)", losses, scores, rho_ci, n_prompts))
         diagnostics = JudgeDiagnostics(judge, diagnostics.pointwise,
-                                       diagnose_pairwise(games, len(games), n_resamples=200, seed=0))
+                                       diagnose_pairwise(games, len(games), lengths(rows), n_resamples=200, seed=0))
     counts = {"pointwise:ok": 24, "pointwise:unparseable": 1, **({"pairwise:ok": 60} if with_pairwise else {})}
     return JudgeSection(counts=counts, unparseable=1, errors=0, diagnostics=diagnostics, **parts)
 

@@ -163,3 +163,27 @@ def test_summary_says_which_adapters_forgot(tmp_path):
     write_record(path, read_record(path, Ranking).model_copy(update={"knowledge": knowledge_result()}))
     knowledge = next(detail for criterion, _, detail in summary_rows(StudyPaths(root)) if criterion == "knowledge")
     assert "the base model answers 50.0%" in knowledge and "forgot what the base model knew: r32-all" in knowledge
+
+
+def test_a_judge_that_prefers_longer_answers_is_shown_raw_and_length_controlled(tmp_path):
+    from telcotune.rank import PairVerdict
+    from telcotune.rank.length import length_controlled_pairwise
+
+    root = make_study(tmp_path / "study")
+    runs = sorted(SCORES["rubric"])
+    rng = np.random.default_rng(3)
+    lengths = {(run, f"p{i}"): (900.0 if run == "r32-all" else 300.0) + float(rng.integers(0, 200))
+               for run in runs for i in range(12)}
+    games = [PairVerdict(f"p{i}", a, b, order, a if lengths[(a, f"p{i}")] > lengths[(b, f"p{i}")] else b)
+             for i in range(12) for j, a in enumerate(runs) for b in runs[j + 1:] for order in ("ab", "ba")]
+    controlled = length_controlled_pairwise(games, lengths, 200, 0)
+    ranking = read_record(EvalPaths(root / "eval").ranking, Ranking)
+    judges = {**ranking.judges, "rubric": ranking.judges["rubric"].model_copy(update={"length_controlled": controlled})}
+    write_record(EvalPaths(root / "eval").ranking, ranking.model_copy(update={"judges": judges}))
+    judgement = section_html(build_report(root).read_text(encoding="utf-8"), "judgement")
+    assert re.search(r"rubric \(pairwise\): log-odds of winning per unit of length difference [\d.]+ "
+                     r"\[[\d.]+, [\d.]+\]: its preferences track length", judgement)
+    verbose = next(r for r in re.findall(r"<tr>(.*?)</tr>", judgement, re.S)
+                   if ">rubric (pairwise)<" in r and ">r32-all<" in r)
+    raw, raw_rank, lc = re.findall(r'<td class="num">([^<]*)</td>', verbose)[:3]
+    assert raw == "100%" and raw_rank == "1" and abs(int(lc.rstrip("%")) - 50) <= 10  # its edge was its length
