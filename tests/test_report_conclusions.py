@@ -187,3 +187,19 @@ def test_a_judge_that_prefers_longer_answers_is_shown_raw_and_length_controlled(
                    if ">rubric (pairwise)<" in r and ">r32-all<" in r)
     raw, raw_rank, lc = re.findall(r'<td class="num">([^<]*)</td>', verbose)[:3]
     assert raw == "100%" and raw_rank == "1" and abs(int(lc.rstrip("%")) - 50) <= 10  # its edge was its length
+
+
+def test_a_pairwise_graph_in_pieces_is_reported_as_groups_not_ordered(tmp_path):
+    from telcotune.judge.pairs import Components
+
+    root = make_study(tmp_path / "study")
+    ranking = read_record(EvalPaths(root / "eval").ranking, Ranking)
+    groups = Components((("r16-attn", "r16-qv"), ("r32-all", "r32-qv"), ("base",)))
+    rubric = ranking.judges["rubric"].model_copy(update={
+        "components": groups, "separation_pairwise": None, "loss_vs_judge_pairwise": None, "byes": {"base": 1}})
+    write_record(EvalPaths(root / "eval").ranking, ranking.model_copy(update={"judges": {**ranking.judges,
+                                                                                          "rubric": rubric}}))
+    separation = section_html(build_report(root).read_text(encoding="utf-8"), "separation")
+    assert ("rubric (pairwise): the comparison graph falls into 3 groups that were never compared with each other "
+            "(r16-attn, r16-qv; r32-all, r32-qv; base); runs in different groups are not ordered") in separation
+    assert "rubric (pairwise): Swiss rounds sat out (byes, counted as such): base 1." in separation
