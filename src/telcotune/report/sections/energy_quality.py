@@ -84,7 +84,7 @@ def _recommendation(ctx: Context, found: list[Choice]) -> list[Block]:
         return [Finding(none), *([Bullets(tuple(_verdict(c) for c in found))] if found else [])]
     runs = list(dict.fromkeys(c.outcome.run for c in chosen))
     head = (f"Recommended: {fmt.listing(runs)}, the cheapest configuration not significantly worse than the best "
-            f"({fmt.plural(len(chosen), 'judge')} of {len(found)} with a recommendation).")
+            f"(by {len(chosen)} of {fmt.plural(len(found), 'judge')} that can discriminate; each judge below).")
     return [Finding(head), Bullets(tuple(_verdict(c) for c in found))]
 
 
