@@ -17,10 +17,13 @@ from telcotune.energy.base import EnergyReading
 from telcotune.energy.summary import per_unit, summarize
 from telcotune.fsio import write_json
 from telcotune.paths import MANIFEST, RunPaths
+from telcotune.judge.pairs import comparison_components
 from telcotune.rank import (
-    LossJudgeComparison, PairwiseRanking, PointwiseRanking, PositionBias, ScoreRow, separate_pointwise,
+    LossJudgeComparison, PairVerdict, PairwiseRanking, PointwiseRanking, PositionBias, ScoreRow, separate_pairwise,
+    separate_pointwise,
 )
-from telcotune.rank.diagnostics import JudgeDiagnostics, diagnose_pointwise
+from telcotune.rank.length import length_adjusted_pointwise, length_controlled_pairwise
+from telcotune.rank.diagnostics import JudgeDiagnostics, diagnose_pairwise, diagnose_pointwise
 from telcotune.rank.finding import loss_verdict, plain_finding
 
 SOURCES = {"measured": "codecarbon:rapl", "estimated": "codecarbon:cpu=tdp,tracking=machine"}
@@ -182,6 +185,26 @@ def score_rows(scores: dict[str, float], n_prompts: int, noise: float = 0.3) -> 
     return [ScoreRow(run, f"p{i}", mean + pattern[i] - shift) for run, mean in scores.items() for i in range(n_prompts)]
 
 
+def lengths(rows: list[ScoreRow]) -> dict[tuple[str, str], float]:
+    """Answer lengths in characters that do not follow the scores."""
+    return {(r.run, r.prompt_id): 200.0 + 37 * (i % 7) for i, r in enumerate(rows)}
+
+
+def verdicts(rows: list[ScoreRow]) -> list[PairVerdict]:
+    """Both orders of every pair on every prompt; the higher score wins, equal scores tie."""
+    by_prompt: dict[str, dict[str, float]] = {}
+    for r in rows:
+        by_prompt.setdefault(r.prompt_id, {})[r.run] = r.score
+    out = []
+    for prompt, scores in by_prompt.items():
+        runs = sorted(scores)
+        for i, a in enumerate(runs):
+            for b in runs[i + 1:]:
+                winner = a if scores[a] > scores[b] else b if scores[b] > scores[a] else None
+                out += [PairVerdict(prompt, a, b, "ab", winner), PairVerdict(prompt, a, b, "ba", winner)]
+    return out
+
+
 def judge_section(judge: str, losses: dict[str, float], scores: dict[str, float], rho_ci: tuple[float, float] | None,
                   *, with_pairwise: bool = False, sets: dict[str, int] | None = None, n_prompts: int = 5,
                   discriminates: bool = True) -> JudgeSection:
@@ -189,17 +212,24 @@ def judge_section(judge: str, losses: dict[str, float], scores: dict[str, float]
     separation are computed by the real statistics from per-prompt scores with those means."""
     sets = sets or {}
     rows = score_rows(scores, n_prompts) if discriminates else score_rows({r: 5.0 for r in scores}, n_prompts, 0.0)
-    diagnostics = JudgeDiagnostics(judge, diagnose_pointwise(rows, len(rows), n_resamples=200, seed=0), None)
+    diagnostics = JudgeDiagnostics(judge, diagnose_pointwise(rows, len(rows), lengths(rows), n_resamples=200, seed=0),
+                                   None)
     parts: dict[str, Any] = dict(
         pointwise=pointwise(scores, n_prompts),
         pointwise_by_set={name: pointwise({r: s - 0.3 * i for r, s in scores.items()}, n)
                           for i, (name, n) in enumerate(sets.items())},
         separation=separate_pointwise(rows, 200, 0),
+        length_adjusted=length_adjusted_pointwise(rows, lengths(rows), 200, 0),
         loss_vs_judge=comparison(judge, losses, scores, rho_ci, n_prompts))
     if with_pairwise:
+        games = verdicts(rows)
         parts.update(pairwise=pairwise(scores, n_prompts), position_bias=position_bias(),
+                     components=comparison_components(sorted(scores), [(v.run_a, v.run_b) for v in games]),
+                     separation_pairwise=separate_pairwise(games, 200, 0),
+                     length_controlled=length_controlled_pairwise(games, lengths(rows), 200, 0),
                      loss_vs_judge_pairwise=comparison(f"{judge} (pairwise)", losses, scores, rho_ci, n_prompts))
-        diagnostics = JudgeDiagnostics(judge, diagnostics.pointwise, diagnostics.pointwise)
+        diagnostics = JudgeDiagnostics(judge, diagnostics.pointwise,
+                                       diagnose_pairwise(games, len(games), lengths(rows), n_resamples=200, seed=0))
     counts = {"pointwise:ok": 24, "pointwise:unparseable": 1, **({"pairwise:ok": 60} if with_pairwise else {})}
     return JudgeSection(counts=counts, unparseable=1, errors=0, diagnostics=diagnostics, **parts)
 

@@ -38,6 +38,12 @@ def test_summary_names_best_by_judge_loss_and_energy(tmp_path):
     assert finding.startswith("The lowest-loss run (b, loss 0.700) ranked 2nd of 2 by rubric")
 
 
-def test_summary_says_when_a_judge_ties_every_run(tmp_path):
+def test_summary_says_a_judge_that_ties_every_run_is_left_out_and_why(tmp_path):
     rows = summary_rows(study(tmp_path, [("a", 1.0), ("b", 1.0)]))
-    assert ("best by rubric", "(all tied)", "every run scored 1.00") in rows
+    assert ("rubric", "left out", "cannot discriminate: no spread: every run got the same score") in rows
+    assert not any(criterion.startswith(("best by rubric", "finding (rubric)")) for criterion, _, _ in rows)
+    recommended = next(row for row in rows if row[0] == "recommended")
+    assert recommended[1] == "none" and "no judge that can discriminate compared the runs" in recommended[2]
+    assert "Left out as unable to discriminate: rubric (no spread" in recommended[2]
+    headline = next(detail for criterion, _, detail in rows if criterion == "finding")
+    assert "Left out of every conclusion as unable to discriminate: rubric (no spread" in headline

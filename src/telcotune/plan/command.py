@@ -12,11 +12,11 @@ from .estimate import PlanEstimate, StudyPlan, make_target, plan_study
 from .variance import VarianceComponents
 
 
-def _minutes(e: PlanEstimate) -> str:
+def minutes_text(e: PlanEstimate) -> str:
     return "n/a" if e.minutes is None else f"{e.minutes:,.0f}" if e.minutes >= 10 else f"{e.minutes:.1f}"
 
 
-def _money(e: PlanEstimate) -> str:
+def money_text(e: PlanEstimate) -> str:
     if e.cost_usd is not None:
         return f"${e.cost_usd:,.2f}"
     return "none" if "no API cost" in e.cost_note else "unpriced"
@@ -29,7 +29,7 @@ def _table(plan: StudyPlan) -> Table:
         table.add_column(name, justify="left" if name == "protocol" else "right", no_wrap=True)
     for e in plan.estimates:
         table.add_row(e.judge, e.protocol, f"{e.prompts:,} ({e.prompts_low:,}-{e.prompts_high:,})",
-                      f"{e.judge_calls:,}", _minutes(e), _money(e))
+                      f"{e.judge_calls:,}", minutes_text(e), money_text(e))
     return table
 
 
@@ -56,7 +56,7 @@ def _judge_note(e: PlanEstimate) -> str:
     return f"{e.judge} ({e.protocol}): " + "; ".join(parts) + "."
 
 
-def _notes(plan: StudyPlan) -> list[str]:
+def plan_notes(plan: StudyPlan) -> list[str]:
     notes = [f"Pilot: {plan.workdir}, {plan.pilot_prompts} prompts, {len(plan.runs)} runs. Range: the "
              f"prompts the pilot's own uncertainty about its variance allows ({plan.target.level:.0%}). "
              f"Minutes: answering plus judging at the pilot's recorded seconds per answer and per call."]
@@ -70,7 +70,7 @@ def _notes(plan: StudyPlan) -> list[str]:
 def print_plan(plan: StudyPlan, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_table(plan))
-    for note in _notes(plan):
+    for note in plan_notes(plan):
         console.print(note, highlight=False)
 
 

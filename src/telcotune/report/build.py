@@ -16,7 +16,7 @@ from .load import load_study
 from .markdown import render_markdown
 
 STAGE = "report"
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 """Bumped when the report's content changes, so existing reports are rebuilt."""
 
 

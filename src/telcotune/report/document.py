@@ -1,12 +1,15 @@
 """The whole report as one `Document`: a title, a lead (what the study is and its headline
-finding), and the eight sections."""
+finding), and the sections (sections.BUILDERS), numbered here by their position so the
+numbering stays consistent whatever sections are added."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from .. import fmt
-from .blocks import Block, Document, Finding, Text, not_available
+from .blocks import Block, Document, Finding, Section, Text, not_available
 from .judges import judges
 from .load import StudyArtifacts
 from .sections import BUILDERS, Context
@@ -28,8 +31,16 @@ def _lead(study: StudyArtifacts) -> list[Block]:
     return [Text(text), result]
 
 
+_NUMBER = re.compile(r"^\d+\.\s+")
+
+
+def numbered(sections: list[Section]) -> tuple[Section, ...]:
+    """"3. Judgement" by position; a number a builder put in its own title is replaced."""
+    return tuple(replace(s, title=f"{i}. {_NUMBER.sub('', s.title)}") for i, s in enumerate(sections, 1))
+
+
 def build_document(study: StudyArtifacts, figures_dir: Path) -> Document:
     ctx = Context(study, figures_dir)
     name = study.config.name if study.config else study.root.name
     return Document(title=f"telcotune study report: {name}", lead=tuple(_lead(study)),
-                    sections=tuple(build(ctx) for build in BUILDERS))
+                    sections=numbered([build(ctx) for build in BUILDERS]))

@@ -271,7 +271,7 @@ def _zoom_to_data(ax, values: list[float]) -> None:
     ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)
 
 
-# ---------------------------------------------------------------- 6. energy versus quality
+# ---------------------------------------------------------------- energy versus quality
 
 
 @dataclass(frozen=True)
@@ -279,46 +279,58 @@ class EnergyPoint:
     run: str
     energy_j: float
     score: float
+    low: float | None
+    high: float | None
+    """The run's own interval (None: no interval)."""
     method: str
-    on_front: bool
+    in_tier: bool
+    """Not significantly worse than the judge's best."""
+    recommended: bool
     reference: bool
     """The base model: shown for comparison, not a candidate configuration."""
 
 
-@literal_text
-def energy_quality(points: list[EnergyPoint], score_label: str, path: Path) -> Path | None:
-    """Total energy (x) against judge score (y); the Pareto front joined by a line."""
-    if not points:
-        return None
-    unit, per = energy_unit(max(p.energy_j for p in points))
-    fig, (ax,) = _figure(9.0, 5.0)
+@dataclass(frozen=True)
+class EnergyPanel:
+    title: str
+    score_label: str
+    points: tuple[EnergyPoint, ...]
+
+
+def _energy_panel(ax, panel: EnergyPanel, unit: str, per: float) -> None:
     markers = {"measured": "o", "estimated": "s"}
-    for method in sorted({p.method for p in points}, key=lambda m: (m not in markers, m)):
-        marker, label = markers.get(method, "^"), method
-        for front in (True, False):
-            sel = [p for p in points if p.method == method and p.on_front == front and not p.reference]
-            if sel:
-                ax.scatter([p.energy_j / per for p in sel], [p.score for p in sel], marker=marker, s=46,
-                           color=ACCENT if front else MUTED, zorder=3,
-                           label=f"{label}{', on the Pareto front' if front else ''}")
-    base = [p for p in points if p.reference]
-    if base:
-        ax.scatter([p.energy_j / per for p in base], [p.score for p in base], marker="x", s=60,
-                   color=WARN, zorder=3, label="base model (inference only)")
-    front = sorted((p for p in points if p.on_front and not p.reference), key=lambda p: p.energy_j)
-    if len(front) > 1:
-        ax.step([p.energy_j / per for p in front], [p.score for p in front], where="post",
-                color=ACCENT, alpha=0.6, linewidth=1.2)
-    for i, p in enumerate(sorted(points, key=lambda p: p.energy_j)):
+    for p in panel.points:
+        has_ci = p.low is not None and p.high is not None
+        color = WARN if p.reference else ACCENT if p.in_tier else MUTED
+        ax.errorbar(p.energy_j / per, p.score, yerr=[[p.score - p.low], [p.high - p.score]] if has_ci else None,
+                    fmt="x" if p.reference else markers.get(p.method, "^"), color=color, ecolor=color,
+                    elinewidth=1, capsize=2, markersize=6, alpha=0.9, zorder=3)
+        if p.recommended:
+            ax.scatter([p.energy_j / per], [p.score], s=220, facecolors="none", edgecolors=WARN, linewidths=1.8,
+                       zorder=4)
+    for i, p in enumerate(sorted(panel.points, key=lambda p: p.energy_j)):
         ax.annotate(p.run, (p.energy_j / per, p.score), xytext=(5, 5 if i % 2 else -10),
-                    textcoords="offset points", fontsize=7, color="#111" if p.on_front else "#555")
-    values = [p.energy_j for p in points if p.energy_j > 0]
+                    textcoords="offset points", fontsize=7, color="#111" if p.in_tier else "#555")
+    values = [p.energy_j for p in panel.points if p.energy_j > 0]
     if values and max(values) / min(values) > 30:
         ax.set_xscale("log")
     ax.margins(x=0.12, y=0.1)  # room for the labels of the outermost points
     ax.set_xlabel(f"energy: training + answering ({unit}); lower is better")
-    ax.set_ylabel(f"{score_label}; higher is better", fontsize=8)
+    ax.set_ylabel(f"{panel.score_label}; higher is better", fontsize=8)
+    ax.set_title(panel.title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
 
+
+@literal_text
+def energy_quality(panels: list[EnergyPanel], path: Path) -> Path | None:
+    """One panel per judge: total energy (x) against the judge's estimate with each run's
+    interval (y); the top tier in colour, runs significantly worse than the best in grey, the
+    recommended run circled, the base model as a cross."""
+    panels = [p for p in panels if p.points]
+    if not panels:
+        return None
+    unit, per = energy_unit(max(pt.energy_j for p in panels for pt in p.points))
+    fig, axes = _panels(len(panels), 6.0 if len(panels) > 1 else 9.0, 4.6)
+    for ax, panel in zip(axes, panels):
+        _energy_panel(ax, panel, unit, per)
+    return _save(fig, path)

@@ -1,12 +1,13 @@
-"""Reading ranking.json's judge sections: per-judge rankings and the loss-versus-judge
-comparisons, as small records the sections and figures share."""
+"""Reading ranking.json's judge sections: per-judge rankings, the loss-versus-judge
+comparisons, and which judge protocols may enter a conclusion (those that can discriminate,
+`JudgeSection.discriminates`), as small records the sections, figures and summary share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..artifacts.ranking import JudgeSection, Ranking
-from ..rank import LossJudgeComparison
+from ..artifacts.ranking import JudgeSection, Protocol, Ranking
+from ..rank import LossJudgeComparison, Separation
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,48 @@ def level_of(ranking: Ranking | None) -> float:
             if block is not None:
                 return float(block.level)
     return 0.95
+
+
+@dataclass(frozen=True)
+class JudgedProtocol:
+    """One protocol one judge ran: `label` is the judge, or `judge (pairwise)`, as the finding
+    names it."""
+
+    label: str
+    judge: str
+    protocol: Protocol
+    section: JudgeSection
+    separation: Separation | None
+    comparison: LossJudgeComparison | None
+
+    @property
+    def discriminates(self) -> bool:
+        return self.section.discriminates(self.protocol)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.section.reasons(self.protocol)
+
+
+def judged_protocols(ranking: Ranking | None) -> list[JudgedProtocol]:
+    return [JudgedProtocol(label, judge, protocol, section, separation, comparison)
+            for judge, section in judges(ranking).items()
+            for label, protocol, separation, comparison in section.protocols(judge)]
+
+
+def kept(ranking: Ranking | None) -> list[JudgedProtocol]:
+    """The protocols that can discriminate: the only ones any conclusion rests on."""
+    return [p for p in judged_protocols(ranking) if p.discriminates]
+
+
+def left_out(ranking: Ranking | None) -> list[JudgedProtocol]:
+    return [p for p in judged_protocols(ranking) if not p.discriminates]
+
+
+def left_out_sentence(ranking: Ranking | None) -> str | None:
+    """"Left out ...: judge (why); ..." or None when every judge can discriminate."""
+    out = left_out(ranking)
+    if not out:
+        return None
+    return ("Left out as unable to discriminate: "
+            + "; ".join(f"{p.label} ({'; '.join(p.reasons)})" for p in out) + ".")

@@ -165,6 +165,12 @@ def _judge_energy(reader: _Reader, ranking: Ranking | None, study: StudyPaths) -
             if (e := reader.record(path, JudgeEnergy)) is not None}
 
 
+def _judgment_files(ranking: Ranking | None, ev) -> list[Path]:
+    """The judgments the planning section reads (through plan/): hashed, not parsed, here."""
+    names = ranking.judge_files.values() if ranking is not None else ()
+    return [path for name in names if (path := ev.judgments(Path(name).stem)).is_file()]
+
+
 def load_study(root: str | Path) -> StudyArtifacts:
     """Every artifact of the study folder `root`; StageError if it holds no study at all."""
     study = StudyPaths(Path(root).resolve())
@@ -175,6 +181,7 @@ def load_study(root: str | Path) -> StudyArtifacts:
     sweep = reader.record(study.sweep_paths.summary, SweepSummary, "sweep")
     runs = _load_runs(reader, study, sweep)
     ranking = reader.record(ev.ranking, Ranking, "ranking")
+    reader.read += _judgment_files(ranking, ev)
     answers = {run: tuple(reader.rows(ev.answers(run), AnswerRow))
                for run in _answer_runs(ranking, ev.answered_runs())}
     answer_energy = {run: e for run in answers if (e := reader.record(ev.answers_energy(run), AnswersEnergy))}

@@ -1,16 +1,22 @@
-"""3. Judgement: each judge's ranking with confidence intervals, agreement between judges,
-position bias in pairwise judging, and replies that could not be used."""
+"""Judgement: whether each judge can discriminate (its diagnostics, and which judges are left
+out of every conclusion and why), how its judgments were produced (probability-weighted or
+parsed), each judge's ranking with confidence intervals, raw against length-controlled rankings,
+agreement between judges, position bias in pairwise judging, and replies that could not be used."""
 
 from __future__ import annotations
 
 from ... import fmt
-from ...artifacts.ranking import Ranking
-from ..blocks import Block, Section, Subheading, Table, Text, not_available
+from ...artifacts.ranking import JudgeSection, Ranking
+from ...rank.diagnostics import MIN_SPREAD, MIN_USABLE_SHARE, Estimate, ProtocolDiagnostics
+from ...rank.krippendorff import KrippendorffAlpha
+from ...rank.ranks import competition_ranks
+from ..blocks import Block, Bullets, Finding, Section, Subheading, Table, Text, not_available
 from ..figures import judge_intervals
-from ..judges import RankedRun, judges, level_of, ranked
+from ..judges import RankedRun, judged_protocols, judges, level_of, ranked
 from .context import Context, figure_or_note
+from .separation import interval_method
 
-TITLE = "3. Judgement"
+TITLE = "Judgement"
 
 
 def _cell(r: RankedRun | None, digits: int = 2) -> str:
@@ -18,6 +24,120 @@ def _cell(r: RankedRun | None, digits: int = 2) -> str:
         return fmt.NA
     ci = f" [{fmt.num(r.low, digits)}, {fmt.num(r.high, digits)}]" if r.low is not None else " [no CI]"
     return f"{fmt.num(r.value, digits)}{ci} #{r.rank}"
+
+
+def _name(judge: str, section: JudgeSection, protocol: str) -> str:
+    """A judge's column name; one that cannot discriminate is marked, as it is left out."""
+    return judge if section.discriminates(protocol) else f"{judge} (left out)"
+
+
+def _estimate(e: Estimate) -> str:
+    if e.value is None:
+        return f"undefined ({e.missing_reason})"
+    return f"{fmt.signed(e.value)} {fmt.interval(e.ci.low, e.ci.high) if e.ci else '[no CI]'}"
+
+
+def _diagnosis_row(judge: str, d: ProtocolDiagnostics) -> tuple[str, ...]:
+    verdict = "discriminates" if d.discriminates else "left out: " + "; ".join(d.reasons)
+    return (judge, d.protocol, f"{fmt.integer(d.n_usable)} of {fmt.integer(d.n_judgments)} "
+            f"({fmt.pct(d.usable_share)})", fmt.num(d.spread, 2), _estimate(d.reliability),
+            _estimate(d.length_correlation), verdict, "; ".join(d.warnings))
+
+
+def _diagnostics(ranking: Ranking) -> list[Block]:
+    head = Subheading("Can each judge tell the runs apart?")
+    rows = [_diagnosis_row(j, d) for j, s in judges(ranking).items() if s.diagnostics
+            for d in s.diagnostics.protocols]
+    if not rows:
+        return [head, not_available("judge diagnostics", "ranking.json records none")]
+    text = (f"A judge protocol cannot discriminate when fewer than {fmt.pct(MIN_USABLE_SHARE)} of its judgments "
+            f"were usable, when its run scores have no spread (standard deviation below {MIN_SPREAD:g}), or when "
+            f"the split-half reliability of its run ranking (prompts split in two random halves, Spearman-Brown "
+            f"corrected, bootstrap interval) is undefined or its interval includes 0. Such a judge is shown here "
+            f"but left out of the combined score, the target-module and energy sections, the recommendations "
+            f"and the finding. Length correlation and position bias are warnings, not disqualifying.")
+    blocks: list[Block] = [head, Text(text),
+                           Table(("judge", "protocol", "usable", "spread", "split-half reliability [CI]",
+                                  "length correlation [CI]", "verdict", "warnings"), tuple(rows),
+                                 numeric=(False, False, True, True, True, True, False, False))]
+    excluded = ranking.finding.excluded_judges
+    if excluded:
+        blocks.append(Finding("Left out of every conclusion as unable to discriminate: "
+                              + "; ".join(f"{j} ({why})" for j, why in excluded.items()) + "."))
+    else:
+        blocks.append(Text("Every judge passed these checks."))
+    return blocks
+
+
+METHOD_WORDS = {
+    "logprob": "probability-weighted (G-Eval style: the expectation over the score tokens 1-10, or the "
+               "normalised probabilities of A, B and tie, from one forward pass)",
+    "text": "parsed from the reply text (the backend gives no token probabilities)",
+    "rule": "rule-based (the rubric's own criteria)",
+    "embedding": "sentence embeddings (the semantic judge)",
+    "human": "people's ratings",
+}
+
+
+def _methods(ranking: Ranking) -> list[Block]:
+    items = []
+    for judge, section in judges(ranking).items():
+        if section.methods:
+            parts = [f"{fmt.integer(n)} {METHOD_WORDS.get(m, m)}" for m, n in sorted(section.methods.items())]
+            items.append(f"{judge}: " + "; ".join(parts) + ".")
+    if not items:
+        return []
+    return [Subheading("How the judgments were produced"), Bullets(tuple(items))]
+
+
+def _tracks(label: str, what: str, coef: float, ci, tracks: bool, missing: str | None) -> str:
+    bounds = fmt.interval(ci.low, ci.high) if ci else "[no CI]"
+    verdict = "its preferences track length" if tracks else "no evidence that its preferences track length"
+    return f"{label}: {what} {fmt.signed(coef)} {bounds}: {verdict}{f' ({missing})' if missing else ''}."
+
+
+def _side_by_side(label: str, entries, raw, controlled, show) -> list[tuple[str, ...]]:
+    """Rows of raw value and rank beside the length-controlled value and rank."""
+    raw_rank = competition_ranks({e.run: raw(e) for e in entries}, higher_is_better=True)
+    return [(label, e.run, show(raw(e)), fmt.integer(raw_rank[e.run]), show(controlled(e)), fmt.integer(e.rank))
+            for e in entries]
+
+
+def _length_rows(ranking: Ranking) -> tuple[list[tuple[str, ...]], list[str]]:
+    rows, sentences = [], []
+    for judge, section in judges(ranking).items():
+        if (a := section.length_adjusted) is not None:
+            rows += _side_by_side(judge, a.entries, lambda e: e.raw_mean, lambda e: e.adjusted_mean,
+                                  lambda v: fmt.num(v, 2))
+            sentences.append(_tracks(judge, "score change per sd of answer length", a.length_slope,
+                                     a.length_slope_ci, a.tracks_length, a.missing_reason))
+        if (c := section.length_controlled) is not None:
+            label = f"{judge} (pairwise)"
+            rows += _side_by_side(label, c.entries, lambda e: e.raw_win_rate, lambda e: e.win_rate, fmt.pct)
+            sentences.append(_tracks(label, "log-odds of winning per unit of length difference",
+                                     c.length_coefficient, c.length_coefficient_ci, c.tracks_length,
+                                     c.missing_reason))
+    return rows, sentences
+
+
+def _length_control(ranking: Ranking) -> list[Block]:
+    head = Subheading("Length control: raw and length-controlled rankings")
+    rows, sentences = _length_rows(ranking)
+    if not rows:
+        return [head, not_available("length control", "ranking.json records no length-controlled ranking")]
+    return [head,
+            Text("Pointwise: mean scores as recorded and adjusted to the average answer length (least squares on "
+                 "run, prompt and standardised length). Pairwise: raw win rates and length-controlled ones (AlpacaEval "
+                 "2's approach, a logistic model with a term in the answers' length difference, read at zero "
+                 "difference)."),
+            Bullets(tuple(sentences)),
+            Table(("judge", "run", "raw (mean or win rate)", "raw rank", "length-controlled", "controlled rank"),
+                  tuple(rows), numeric=(False, False, True, True, True, True))]
+
+
+def _intervals(ranking: Ranking) -> str:
+    methods = sorted({interval_method(p.separation) for p in judged_protocols(ranking) if p.separation})
+    return "; ".join(methods) if methods else "as recorded in ranking.json"
 
 
 def _ranking_table(per_judge: dict[str, list[RankedRun]], order: list[str], caption: str) -> Table:
@@ -35,7 +155,7 @@ def _order(per_judge: dict[str, list[RankedRun]]) -> list[str]:
 
 
 def _protocol(ctx: Context, ranking: Ranking, protocol: str) -> list[Block]:
-    per_judge = {j: rows for j, s in judges(ranking).items() if (rows := ranked(s, protocol))}
+    per_judge = {_name(j, s, protocol): rows for j, s in judges(ranking).items() if (rows := ranked(s, protocol))}
     level = fmt.pct(level_of(ranking))
     if protocol == "pointwise":
         head, what, xlabel = "Pointwise scores", "mean score (1-10)", "mean score (1-10)"
@@ -47,7 +167,7 @@ def _protocol(ctx: Context, ranking: Ranking, protocol: str) -> list[Block]:
         return [Subheading(head), not_available(f"{protocol} rankings", reason)]
     order = _order(per_judge)
     path = judge_intervals(per_judge, order, xlabel, ctx.figure_path(f"judge_{protocol}"))
-    caption = f"Each run's {what} per judge with its {level} bootstrap confidence interval over prompts."
+    caption = f"Each run's {what} per judge with its {level} confidence interval over prompts."
     return [Subheading(head),
             figure_or_note(path, caption, f"{protocol} figure", "no run has a score"),
             _ranking_table(per_judge, order, f"{what} [{level} CI] #rank, per judge")]
@@ -76,6 +196,10 @@ def _by_set(ranking: Ranking) -> list[Block]:
     return blocks
 
 
+def _alpha(a: KrippendorffAlpha) -> str:
+    return fmt.signed(a.alpha) if a.alpha is not None else f"undefined ({a.missing_reason})"
+
+
 def _agreement(ranking: Ranking) -> list[Block]:
     agreement = ranking.agreement
     head = Subheading("Judge agreement")
@@ -83,15 +207,22 @@ def _agreement(ranking: Ranking) -> list[Block]:
         return [head, not_available("judge agreement", "it needs at least two judges with pointwise rankings")]
     rows = []
     for p in agreement.pairs:
-        corr, alpha = p.rank_correlation, p.krippendorff_alpha
-        rows.append((f"{p.judge_a} vs {p.judge_b}", fmt.signed(corr.kendall_tau_b), fmt.signed(corr.spearman_rho),
-                     fmt.signed(alpha.alpha), fmt.integer(alpha.n_items)))
-    overall = agreement.overall_alpha
-    text = (f"Krippendorff's alpha (interval) over all judges: {fmt.signed(overall.alpha)} on "
-            f"{fmt.integer(overall.n_items)} answers scored by at least two judges (1 is perfect agreement, "
-            f"0 agreement at chance level).")
-    return [head, Table(("judges", "Kendall tau-b (run order)", "Spearman rho (run order)",
-                         "Krippendorff alpha (scores)", "answers"), tuple(rows)), Text(text)]
+        corr = p.rank_correlation
+        undefined = f"undefined ({corr.missing_reason})"
+        rows.append((f"{p.judge_a} vs {p.judge_b}",
+                     fmt.signed(corr.kendall_tau_b) if corr.kendall_tau_b is not None else undefined,
+                     fmt.signed(corr.spearman_rho) if corr.spearman_rho is not None else undefined,
+                     _alpha(p.krippendorff_alpha), _alpha(p.krippendorff_alpha_ordinal),
+                     fmt.integer(p.krippendorff_alpha.n_items)))
+    overall, ordinal = agreement.overall_alpha, agreement.overall_alpha_ordinal
+    text = (f"Krippendorff's alpha over the judges that can discriminate: {_alpha(overall)} (interval), "
+            f"{_alpha(ordinal)} (ordinal) on {fmt.integer(overall.n_items)} answers scored by at least two judges "
+            f"(1 is perfect agreement, 0 agreement at chance level). Correlations come from the judges' per-run "
+            f"scores with ties kept, so a judge that scores every run alike has an undefined correlation, not a "
+            f"number; a judge that cannot discriminate gets no agreement figure.")
+    return [head, Table(("judges", "Kendall tau-b (run scores)", "Spearman rho (run scores)",
+                         "Krippendorff alpha, interval", "Krippendorff alpha, ordinal", "answers"), tuple(rows),
+                        numeric=(False, True, True, True, True, True)), Text(text)]
 
 
 def _position_bias(ranking: Ranking) -> list[Block]:
@@ -137,9 +268,10 @@ def build(ctx: Context) -> Section:
     sets = ranking.prompt_sets
     boot = ranking.bootstrap
     intro = (f"{len(judges(ranking))} judge(s): {', '.join(judges(ranking))}. Prompt sets: "
-             f"{', '.join(f'{k} ({v} prompts)' for k, v in sets.items()) or 'n/a'}. Intervals: percentile bootstrap "
-             f"over prompts, {fmt.integer(boot.n_resamples)} resamples (seed {boot.seed}).")
-    blocks: list[Block] = [Text(intro), *_protocol(ctx, ranking, "pointwise"), *_by_set(ranking),
-                           *_protocol(ctx, ranking, "pairwise"), *_agreement(ranking), *_position_bias(ranking),
-                           *_unusable(ranking)]
+             f"{', '.join(f'{k} ({v} prompts)' for k, v in sets.items()) or 'n/a'}. Intervals: {_intervals(ranking)}; "
+             f"{fmt.integer(boot.n_resamples)} resamples over {boot.unit}s (seed {boot.seed}).")
+    blocks: list[Block] = [Text(intro), *_diagnostics(ranking), *_methods(ranking),
+                           *_protocol(ctx, ranking, "pointwise"), *_by_set(ranking),
+                           *_protocol(ctx, ranking, "pairwise"), *_length_control(ranking), *_agreement(ranking),
+                           *_position_bias(ranking), *_unusable(ranking)]
     return Section("judgement", TITLE, tuple(blocks))

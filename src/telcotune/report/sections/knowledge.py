@@ -59,7 +59,8 @@ def _categories_table(result: KnowledgeResult) -> Table | None:
                  caption="Accuracy per question category (questions in brackets), 95% Wilson intervals.")
 
 
-def _summary(result: KnowledgeResult) -> str:
+def knowledge_sentence(result: KnowledgeResult) -> str:
+    """The section's finding: base accuracy, and which adapters gained or forgot (paired verdicts)."""
     adapters = [m for m in result.models if m.versus_base is not None]
     gained = [m.run for m in adapters if m.versus_base.verdict == "gained"]
     forgot = [m.run for m in adapters if m.versus_base.verdict == "forgot"]
@@ -88,7 +89,7 @@ def build(ctx: Context) -> Section:
     blocks: list[Block] = [
         Text(f"Multiple-choice questions scored by log-likelihood ({result.scoring}), on the base model and every "
              f"adapter swapped onto it. Sources: {sources}."),
-        Finding(_summary(result)),
+        Finding(knowledge_sentence(result)),
         _models_table(result),
     ]
     categories = _categories_table(result)

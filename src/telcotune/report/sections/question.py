@@ -1,15 +1,16 @@
-"""4. The study's question: does a lower validation loss go with better judged answers?"""
+"""The study's question: does a lower validation loss go with better judged answers? Answered
+with the judges that can discriminate; the others are named with the reason they are left out."""
 
 from __future__ import annotations
 
 from ... import fmt
 from ...rank import Interval, LossJudgeComparison
-from ..blocks import Block, Bullets, Finding, Section, Table, Text, not_available
+from ..blocks import Block, Bullets, Finding, Note, Section, Table, Text, not_available
 from ..figures import LossRankPanel, loss_vs_rank
-from ..judges import comparisons
+from ..judges import comparisons, kept, left_out_sentence
 from .context import Context, figure_or_note
 
-TITLE = "4. Does lower validation loss mean better answers?"
+TITLE = "Does lower validation loss mean better answers?"
 
 
 def _ci(ci: Interval | None) -> str:
@@ -37,16 +38,21 @@ def _row(c: LossJudgeComparison) -> tuple[str, ...]:
 
 def build(ctx: Context) -> Section:
     study = ctx.study
-    found = comparisons(study.ranking)
+    found = [p.comparison for p in kept(study.ranking) if p.comparison is not None]
+    excluded = left_out_sentence(study.ranking)
     if not found:
         reason = (study.missing_reason("ranking") if study.ranking is None
-                  else "ranking.json compares no judge with validation loss")
-        return Section("question", TITLE, (not_available("loss versus judge comparison", reason),))
+                  else "ranking.json compares no judge with validation loss" if not comparisons(study.ranking)
+                  else "no judge that can discriminate was compared with validation loss")
+        blocks = [Finding(study.ranking.finding.headline)] if study.ranking and study.ranking.finding.headline else []
+        return Section("question", TITLE, (*blocks, not_available("loss versus judge comparison", reason),
+                                           *([Note(excluded)] if excluded else [])))
     path = loss_vs_rank([_panel(c) for c in found], ctx.figure_path("loss_vs_judge"))
     blocks: list[Block] = [
         Finding(study.ranking.finding.headline or ""),
         Text("Each judge's own conclusion:"),
         Bullets(tuple(f"{c.judge_name}: {c.finding or 'no finding recorded'}" for c in found)),
+        *([Note(excluded + " Their comparisons with validation loss are not shown.")] if excluded else []),
         figure_or_note(path, "Best validation loss against judge rank, one point per run (rank 1 at the top). "
                              "If loss predicted quality, the points would run from the top left (lowest loss, "
                              "judged best) down to the bottom right.",

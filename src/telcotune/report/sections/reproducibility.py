@@ -1,4 +1,4 @@
-"""8. Reproducibility: versions, model, data hash, config, seeds, machine, git commit, and which
+"""Reproducibility: versions, model, data hash, config, seeds, machine, git commit, and which
 energy figures were measured and which estimated."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..blocks import Block, Code, Section, Subheading, Table, Text, not_availabl
 from ..load import StudyArtifacts
 from .context import Context
 
-TITLE = "8. Reproducibility"
+TITLE = "Reproducibility"
 
 
 def _distinct(values: list[Any]) -> str:

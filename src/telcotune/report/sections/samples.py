@@ -1,4 +1,4 @@
-"""7. Samples: a few evaluation prompts answered by the lowest-loss run, the best-judged run
+"""Samples: a few evaluation prompts answered by the lowest-loss run, the best-judged run
 and the base model, side by side."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from ...adapters import BASE_RUN
 from ...artifacts.answers import AnswerRow
 from ... import fmt
 from ..blocks import Block, Message, Note, Section, SideBySide, Text, not_available
-from ..quality import panel_score
+from ..quality import no_panel_reason, panel_score
 from .context import Context
 
-TITLE = "7. Samples"
+TITLE = "Samples"
 N_SAMPLES = 3
 
 
@@ -37,7 +37,7 @@ def _columns(ctx: Context) -> tuple[list[tuple[str, str]], list[str]]:
     else:
         gaps.append("no answers from the lowest-loss run" if by_loss else "no validation loss recorded")
     if by_judge is None:
-        gaps.append("no judge scores")
+        gaps.append(f"no best-judged run: {no_panel_reason(ctx.study.ranking)}")
     elif by_judge == by_loss:
         gaps.append(f"the lowest-loss run ({by_loss}) is also the best-judged run")
     elif by_judge in answered:

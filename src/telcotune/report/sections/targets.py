@@ -1,4 +1,4 @@
-"""5. Target modules and rank: how 2 / 4 / 7 LoRA target modules, and the LoRA rank, go with
+"""Target modules and rank: how 2 / 4 / 7 LoRA target modules, and the LoRA rank, go with
 loss, judge score and training energy. Groups pool every run with that module count and rank,
 whatever its other settings (learning rate, alpha, dropout), so each run is also shown."""
 
@@ -12,10 +12,11 @@ from ..blocks import Block, Note, Section, Table, Text, not_available
 from ..energy import total_j
 from ..figures import TargetRun, target_effects
 from ..modules import module_count
-from ..quality import panel_score
+from ..judges import left_out_sentence
+from ..quality import knowledge_accuracy, no_panel_reason, panel_score
 from .context import Context, figure_or_note
 
-TITLE = "5. Target modules and rank"
+TITLE = "Target modules and rank"
 
 
 def _runs(ctx: Context, scores: dict[str, float]) -> list[TargetRun]:
@@ -31,17 +32,18 @@ def _mean(values: list[float | None]) -> float | None:
     return mean(known) if known else None
 
 
-def _group_table(runs: list[TargetRun]) -> Table:
+def _group_table(runs: list[TargetRun], knowledge: dict[str, float]) -> Table:
     rows = []
     energy = fmt.energy_formatter(x.train_energy_j for x in runs)
     for modules, r in sorted({(x.modules, x.r) for x in runs}):
         group = [x for x in runs if x.modules == modules and x.r == r]
+        known = [fmt.pct(_mean([knowledge.get(x.run) for x in group]), 1)] if knowledge else []
         rows.append((str(modules), str(r), str(len(group)), fmt.num(_mean([x.val_loss for x in group]), 4),
-                     fmt.num(_mean([x.score for x in group]), 2), energy(_mean([x.train_energy_j for x in group])),
-                     ", ".join(x.run for x in group)))
-    return Table(("target modules", "rank r", "runs", "mean best val loss", "mean judge score",
-                  "mean training energy", "runs in the group"), tuple(rows),
-                 numeric=(True, True, True, True, True, True, False))
+                     fmt.num(_mean([x.score for x in group]), 2), *known,
+                     energy(_mean([x.train_energy_j for x in group])), ", ".join(x.run for x in group)))
+    columns = ("target modules", "rank r", "runs", "mean best val loss", "mean judge score",
+               *(["mean knowledge accuracy"] if knowledge else []), "mean training energy", "runs in the group")
+    return Table(columns, tuple(rows), numeric=(*(True,) * (len(columns) - 1), False))
 
 
 def _change(runs: list[TargetRun], key: Callable[[TargetRun], int], name: str) -> str | None:
@@ -77,8 +79,10 @@ def build(ctx: Context) -> Section:
     blocks: list[Block] = [Text(f"Judge score: {panel.label if panel else 'none'}. Target modules: qv = 2 "
                                 f"(q, v projections), attn = 4 (q, k, v, o), all = 7 (attention and MLP projections).")]
     if panel is None:
-        blocks.append(not_available("judge scores", "no judge ranking in eval/ranking.json"))
-    blocks += [_group_table(runs),
+        blocks.append(not_available("judge scores", no_panel_reason(ctx.study.ranking)))
+    elif (excluded := left_out_sentence(ctx.study.ranking)) is not None:
+        blocks.append(Note(excluded + " Their scores are not in the judge score."))
+    blocks += [_group_table(runs, knowledge_accuracy(ctx.study.ranking)),
                figure_or_note(path, "Group means (lines) and individual runs (dots) by target modules and rank.",
                               "target-module figure", "no run has a loss, score or energy")]
     sentences = [s for s in (_change(runs, lambda x: x.modules, "target modules"),
