@@ -222,3 +222,27 @@ def test_sdk_bugs_are_not_disguised_as_llm_errors(fake_genai):
     fake_genai.outcome = AttributeError("a bug")
     with pytest.raises(AttributeError):
         make_gemini("gemini-x").complete(request())
+
+
+@pytest.mark.parametrize("message", [
+    SimpleNamespace(content="hello", usage=SimpleNamespace(input_tokens=1, output_tokens=1)),
+    SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")], usage=[1, 2]),
+    SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")],
+                    usage=SimpleNamespace(input_tokens="lots", output_tokens=1)),
+    SimpleNamespace(usage=SimpleNamespace(input_tokens=1, output_tokens=1)),
+])
+def test_anthropic_reply_of_the_wrong_shape_is_a_transient_typed_error(fake_anthropic, message):
+    fake_anthropic.outcome = message
+    with pytest.raises(TransientLLMError, match="malformed reply"):
+        make_anthropic("claude-x").complete(request())
+
+
+@pytest.mark.parametrize("response", [
+    SimpleNamespace(text=["hello"], usage_metadata=None),
+    SimpleNamespace(text="hi", usage_metadata=[1, 2]),
+    SimpleNamespace(text="hi", usage_metadata=SimpleNamespace(prompt_token_count="lots", candidates_token_count=1)),
+])
+def test_gemini_reply_of_the_wrong_shape_is_a_transient_typed_error(fake_genai, response):
+    fake_genai.outcome = response
+    with pytest.raises(TransientLLMError, match="malformed reply"):
+        make_gemini("gemini-x").complete(request())

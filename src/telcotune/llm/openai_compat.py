@@ -17,6 +17,7 @@ from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TokenLogprobs, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
+from .replies import MalformedReply, OpenAIReply, OpenAIUsage, count, parse_reply
 
 OPENAI_URL = "https://api.openai.com/v1"
 """The base URL of OpenAI itself: the only server whose prices are known and whose key is required."""
@@ -144,21 +145,20 @@ class OpenAICompatBackend:
 
     def _completion(self, response: httpx.Response, latency_s: float) -> Completion:
         try:
-            data = response.json()
-            choice = data["choices"][0]
-        except (ValueError, KeyError, IndexError, TypeError):
-            # A 200 that is not a completion is usually a proxy or gateway hiccup.
-            raise TransientLLMError(f"{self._name()}: malformed response body") from None
-        text = (choice.get("message") or {}).get("content")
-        if not isinstance(text, str):
+            reply = parse_reply(OpenAIReply, response.json())
+        except ValueError as exc:  # not JSON, or not a completion: usually a proxy or gateway hiccup
+            detail = str(exc) if isinstance(exc, MalformedReply) else "malformed reply: not JSON"
+            raise TransientLLMError(f"{self._name()}: {detail}") from None
+        choice = reply.choices[0]
+        if choice.message.content is None:
             raise PermanentLLMError(f"{self._name()}: reply has no text "
-                                    f"(finish_reason={choice.get('finish_reason')!r})")
-        return Completion(text=text, usage=self._usage(data.get("usage") or {}), backend=self.backend,
-                          model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice))
+                                    f"(finish_reason={choice.finish_reason!r})")
+        return Completion(text=choice.message.content, usage=self._usage(reply.usage), backend=self.backend,
+                          model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice.logprobs))
 
-    def _usage(self, usage: dict[str, Any]) -> Usage:
-        prompt = int(usage.get("prompt_tokens") or 0)
-        completion = int(usage.get("completion_tokens") or 0)
+    def _usage(self, usage: OpenAIUsage | None) -> Usage:
+        prompt = count(usage.prompt_tokens) if usage else 0
+        completion = count(usage.completion_tokens) if usage else 0
         # A custom server may reuse an OpenAI model name; only OpenAI's own prices are known.
         price = price_for(OPENAI_PRICES, self.model) if self.is_official and usage else None
         return Usage(prompt, completion, cost_usd(price, prompt, completion))
@@ -167,15 +167,15 @@ class OpenAICompatBackend:
         return f"openai:{self.model}" + ("" if self.is_official else f"@{self.base_url}")
 
 
-def _top_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprobs, ...] | None:
+def _top_logprobs(logprobs: Any) -> tuple[TokenLogprobs, ...] | None:
     """`choices[0].logprobs.content[i]` (`token`, `logprob`, `top_logprobs`: [{token, logprob}]);
     None when the server sent none or sent something else (then the caller parses the text)."""
-    content = (choice.get("logprobs") or {}).get("content")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list) or not content:
         return None
     try:
         return tuple(TokenLogprobs(str(p["token"]), float(p["logprob"]),
                                    {str(t["token"]): float(t["logprob"]) for t in p.get("top_logprobs") or []})
                      for p in content)
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None

@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 from ..errors import ConfigError
-from .base import ChatRequest, Completion, LLMError, map_concurrently
+from .base import ChatRequest, Completion, LLMError, TransientLLMError, map_concurrently
+from .replies import MalformedReply, T, parse_reply
 
 
 def require_sdk(module: str, package: str, extra: str, spec: str) -> None:
@@ -22,6 +23,14 @@ def require_sdk(module: str, package: str, extra: str, spec: str) -> None:
     if not found:
         raise ConfigError(f"{spec}: the {package} package is not installed; "
                           f"install it with: pip install 'telcotune[{extra}]'")
+
+
+def parse_or_transient(kind: type[T], reply: Any, name: str) -> T:
+    """The SDK's reply as a typed record; a wrong shape is retried like a gateway hiccup."""
+    try:
+        return parse_reply(kind, reply)
+    except MalformedReply as exc:
+        raise TransientLLMError(f"{name}: {exc}") from None
 
 
 class SdkBackend:
