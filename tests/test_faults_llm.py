@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import socketserver
+import threading
+import time
 
 import pytest
 
 from telcotune.config import ClientSettings, DataConfig
 from telcotune.data.stage import run_data_stage
 from telcotune.fsio import read_jsonl
-from telcotune.llm.base import ChatRequest, TransientLLMError
+from telcotune.llm.base import ChatRequest, PermanentLLMError, TransientLLMError
+from telcotune.llm.http import MAX_REPLY_BYTES
 from telcotune.llm.client import build_client
 
 from .fake_openai import FakeOpenAIServer, Reply, chat_body, ok
@@ -77,3 +81,176 @@ def test_malformed_replies_become_rejects_and_the_chunks_other_conversations_are
     rejects = read_jsonl(tmp_path / "data" / "rejects.jsonl")
     assert len(rejects) == 2 and {r["reason"] for r in rejects} == {"backend_error"}
     assert all("malformed reply" in r["detail"] for r in rejects)
+
+
+class RawServer:
+    """A raw HTTP/1.1 server on 127.0.0.1 whose `reply(wfile, stop)` writes the bytes of each
+    reply as it likes (slowly, endlessly). `open_handlers` counts replies still being written; a
+    handler ends when `stop` is set or when the client has gone (a write fails)."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.stop = threading.Event()
+        self.open_handlers = 0
+        self.calls = 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                length = 0
+                while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.rfile.read(length)
+                with outer.lock:
+                    outer.calls += 1
+                    outer.open_handlers += 1
+                try:
+                    outer.reply(self.wfile, outer.stop)
+                except OSError:
+                    pass  # the client hung up: what a deadline does
+                finally:
+                    with outer.lock:
+                        outer.open_handlers -= 1
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> "RawServer":
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_idle(self, within_s: float) -> bool:
+        end = time.monotonic() + within_s
+        while time.monotonic() < end:
+            with self.lock:
+                if self.open_handlers == 0:
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+def trickle(wfile, stop, head: bytes, interval_s: float, limit_bytes: int) -> None:
+    """Write `head` at once, then one byte every `interval_s`, at most `limit_bytes` of them."""
+    wfile.write(head)
+    wfile.flush()
+    for _ in range(limit_bytes):
+        if stop.wait(interval_s):
+            return
+        wfile.write(b" ")
+        wfile.flush()
+
+
+BODY = json.dumps(chat_body("hello")).encode()
+TRICKLED_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+
+
+@pytest.mark.parametrize("head", [TRICKLED_BODY, b"HTTP/1.1 200 OK\r\nX-Slow: "], ids=["body", "headers"])
+def test_a_trickling_server_cannot_hold_a_call_beyond_its_total_deadline(tmp_path, monkeypatch, head):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # One byte every 0.5 s, endless for this test's purposes (100 s): every read succeeds in time.
+    with RawServer(lambda w, stop: trickle(w, stop, head, 0.5, 200)) as server:
+        client = client_for(server, tmp_path, timeout_s=1.0, max_retries=1)
+        started = time.monotonic()
+        [result] = client.complete_many([ask("q")])
+        elapsed_s = time.monotonic() - started
+        assert isinstance(result, TransientLLMError) and "no complete reply within 1 s" in str(result)
+        assert server.calls == 2 and elapsed_s < 2 * 1.0 + 3.0  # two calls of at most 1 s each (not 100 s)
+        assert server.wait_idle(within_s=2.0)  # the trickle ended: the client hung up
+
+
+def test_a_slow_but_steady_reply_within_the_deadline_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n".encode()
+
+    def reply(wfile, stop):
+        wfile.write(head + BODY[:10])
+        wfile.flush()
+        stop.wait(0.5)
+        wfile.write(BODY[10:])
+
+    with RawServer(reply) as server:
+        assert client_for(server, tmp_path, timeout_s=3.0, max_retries=0).complete(ask("q")).text == "hello"
+
+
+def test_a_reply_beyond_the_size_cap_is_refused_never_cached_nor_retried(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    huge = chat_body("x" * (MAX_REPLY_BYTES + 10))
+    with FakeOpenAIServer([Reply(200, {}, huge)]) as server:
+        client = client_for(server, tmp_path, max_retries=3)
+        with pytest.raises(PermanentLLMError, match=f"reply larger than {MAX_REPLY_BYTES} bytes"):
+            client.complete(ask("q"))
+        assert server.calls == 1
+    assert not list((tmp_path / "llm").rglob("*.json"))
+
+
+def test_a_huge_reply_without_content_length_is_cut_off_at_the_cap(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    sent = []
+
+    def endless_chunks(wfile, stop):  # chunked encoding, no length: only the cap stops it
+        wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        for _ in range(4 * MAX_REPLY_BYTES // len(chunk)):
+            if stop.is_set():
+                return
+            wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent.append(len(chunk))
+
+    with RawServer(endless_chunks) as server:
+        with pytest.raises(PermanentLLMError, match="reply larger than"):
+            client_for(server, tmp_path, max_retries=3).complete(ask("q"))
+        assert server.wait_idle(within_s=5.0)
+    assert sum(sent) < 2 * MAX_REPLY_BYTES  # the client stopped reading soon after the cap
+    assert not list((tmp_path / "llm").rglob("*.json"))
+
+
+def test_a_huge_reply_in_the_data_stage_is_a_reject_without_the_reply(tmp_path, isolated_cache):
+    def respond(body, index):
+        term = term_of(body)
+        if term == "Bravo":
+            return Reply(200, {}, chat_body("y" * (MAX_REPLY_BYTES + 1)))
+        return ok(conversation(term, body.get("seed")))
+
+    glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha", "Bravo"]))
+    with FakeOpenAIServer(respond) as server:
+        spec = f"openai:m@{server.base_url}"
+        cfg = DataConfig(glossary=str(glossary), per_scenario=1, backend=spec, max_retries=2,
+                         split={"train": 0.5, "val": 0.25, "test": 0.25})
+        run_data_stage(cfg, tmp_path / "data", client=build_client(spec, cfg, sleep=lambda s: None), progress=False)
+        bravo = [r for r in server.requests if "Term: Bravo" in r.json["messages"][0]["content"]]
+        assert len(bravo) == 1 and len(bravo[0].json["messages"]) == 1  # not retried, not re-asked
+    [reject] = read_jsonl(tmp_path / "data" / "rejects.jsonl")
+    assert reject["reason"] == "backend_error" and "reply larger than" in reject["detail"]
+    assert reject["raw"] == ""
+    cached = sum(p.stat().st_size for p in isolated_cache.rglob("*.json"))
+    assert cached < 100_000
+
+
+@pytest.mark.parametrize("backend", ["anthropic", "gemini"])
+def test_the_sdk_backends_keep_the_total_deadline_against_a_trickle(tmp_path, monkeypatch, backend):
+    """The SDKs' own timeouts are per read too; their HTTP clients get the same deadline."""
+    with RawServer(lambda w, stop: trickle(w, stop, TRICKLED_BODY, 0.5, 200)) as server:
+        root = server.base_url.removesuffix("/v1")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", root)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-anthropic")
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", root)
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key-gemini")
+        client = build_client(f"{backend}:m", ClientSettings(timeout_s=1.5, max_retries=0), use_cache=False)
+        client.raw._client()  # imports the SDK (seconds on a busy machine) before the clock starts
+        started = time.monotonic()
+        [result] = client.complete_many([ask("q")])
+        # Without the deadline this call lasts the whole 100 s trickle.
+        assert isinstance(result, TransientLLMError) and time.monotonic() - started < 1.5 + 3.0
+        assert server.calls == 1 and server.wait_idle(within_s=2.0)

@@ -78,7 +78,9 @@ def anthropic_status_error(cls, status: int, message: str, headers=None):
 def test_anthropic_maps_request_and_usage(fake_anthropic):
     completion = make_anthropic("claude-haiku-4-5", timeout_s=9).complete(request(json_mode=True))
     sdk = fake_anthropic.instances[0]
+    http = sdk.kwargs.pop("http_client")
     assert sdk.kwargs == {"api_key": SECRET, "max_retries": 0, "timeout": 9}
+    assert isinstance(http, httpx2.Client)  # the one whose calls keep their total deadline
     sent = sdk.calls[0]
     assert sent["system"].startswith("You are a telecom support agent.") and "JSON" in sent["system"]
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
@@ -160,7 +162,9 @@ def fake_genai(monkeypatch):
 def test_gemini_maps_request_and_usage(fake_genai):
     completion = make_gemini("gemini-2.5-flash", timeout_s=2.5).complete(request(json_mode=True, seed=4))
     sdk = fake_genai.instances[0]
+    http = sdk.kwargs["http_options"].pop("httpx_client")
     assert sdk.kwargs == {"api_key": SECRET, "vertexai": False, "http_options": {"timeout": 2500}}
+    assert isinstance(http, httpx.Client)
     sent = sdk.calls[0]
     assert sent["model"] == "gemini-2.5-flash"
     assert sent["config"] == {"temperature": 0.3, "max_output_tokens": 64, "seed": 4,

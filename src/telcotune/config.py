@@ -86,7 +86,8 @@ class ClientSettings(Section):
     max_retries: int = Field(5, ge=0)
     """Retries of a request on 429, 5xx and timeouts, with exponential backoff."""
     timeout_s: float = Field(120.0, gt=0)
-    """Timeout of one LLM request, in seconds."""
+    """Total deadline of one LLM request, in seconds: connecting, waiting and reading the whole
+    reply, not per read (a server trickling bytes cannot stretch it)."""
 
 
 CLIENT_SETTINGS = frozenset(ClientSettings.model_fields)

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from .replies import AnthropicReply, count
-from .sdk_backend import SdkBackend, parse_or_transient
+from .sdk_backend import SdkBackend, deadline_http_client, parse_or_transient
 from .base import (
     JSON_ONLY_INSTRUCTION, ChatRequest, Completion, LLMError, PermanentLLMError, Price,
     TransientLLMError, Usage, cost_usd, parse_retry_after_s, price_for, redact,
@@ -57,8 +57,12 @@ class AnthropicBackend(SdkBackend):
                 if self._key is None:
                     raise PermanentLLMError(f"anthropic:{self.model}: set the environment variable {KEY_ENV}")
                 import anthropic
+                import httpcore2
+                import httpx2
 
-                self._sdk = anthropic.Anthropic(api_key=self._key, max_retries=0, timeout=self.timeout_s)
+                http = deadline_http_client(httpx2, httpcore2, anthropic.DefaultHttpxClient)
+                self._sdk = anthropic.Anthropic(api_key=self._key, max_retries=0, timeout=self.timeout_s,
+                                                http_client=http)
             return self._sdk
 
     def _completion(self, message: Any, latency_s: float) -> Completion:

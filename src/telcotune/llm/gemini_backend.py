@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from .replies import GeminiReply, count
-from .sdk_backend import SdkBackend, parse_or_transient
+from .sdk_backend import SdkBackend, deadline_http_client, parse_or_transient
 from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TransientLLMError, Usage,
     cost_usd, parse_retry_after_s, price_for, redact, short, system_and_turns,
@@ -57,12 +57,15 @@ class GeminiBackend(SdkBackend):
                 if self._key is None:
                     raise PermanentLLMError(
                         f"gemini:{self.model}: set the environment variable {' or '.join(KEY_ENVS)}")
+                import httpcore
+                import httpx
                 from google import genai
 
                 # HttpOptions.timeout is in milliseconds; vertexai=False so an ambient
                 # GOOGLE_GENAI_USE_VERTEXAI does not silently switch to another API and billing.
-                self._sdk = genai.Client(api_key=self._key, vertexai=False,
-                                         http_options={"timeout": int(self.timeout_s * 1000)})
+                http = deadline_http_client(httpx, httpcore, httpx.Client, timeout=self.timeout_s)
+                self._sdk = genai.Client(api_key=self._key, vertexai=False, http_options={
+                    "timeout": int(self.timeout_s * 1000), "httpx_client": http})
             return self._sdk
 
     def _completion(self, response: Any, latency_s: float) -> Completion:

@@ -17,6 +17,7 @@ from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TokenLogprobs, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
+from .http import BoundedReply, ReplyTooLarge, deadline_client, post_json
 from .replies import MalformedReply, OpenAIReply, OpenAIUsage, count, parse_reply
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -92,8 +93,8 @@ class OpenAICompatBackend:
                     raise PermanentLLMError(
                         f"openai:{self.model}: set the environment variable {self.api_key_env}")
                 headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-                limits = httpx.Limits(max_connections=max(1, self.concurrency))
-                self._http = httpx.Client(headers=headers, timeout=self.timeout_s, limits=limits)
+                self._http = deadline_client(headers=headers, timeout_s=self.timeout_s,
+                                             max_connections=max(1, self.concurrency))
             return self._http
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
@@ -114,20 +115,22 @@ class OpenAICompatBackend:
             body["top_logprobs"] = min(request.top_logprobs, MAX_TOP_LOGPROBS)
         return body
 
-    def _post(self, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, body: dict[str, Any]) -> BoundedReply:
         client = self._client()
         try:
-            response = client.post(f"{self.base_url}/chat/completions", json=body)
+            response = post_json(client, f"{self.base_url}/chat/completions", body, timeout_s=self.timeout_s)
         except httpx.TimeoutException as exc:
-            raise TransientLLMError(f"{self._name()}: timed out after {self.timeout_s:g} s "
+            raise TransientLLMError(f"{self._name()}: no complete reply within {self.timeout_s:g} s "
                                     f"({type(exc).__name__})") from None
+        except ReplyTooLarge as exc:  # the same request would get the same reply: not retried
+            raise PermanentLLMError(f"{self._name()}: {exc}") from None
         except httpx.TransportError as exc:
             raise TransientLLMError(f"{self._name()}: connection failed ({type(exc).__name__})") from None
         if response.status_code >= 300:
             raise self._status_error(response)
         return response
 
-    def _status_error(self, response: httpx.Response) -> LLMError:
+    def _status_error(self, response: BoundedReply) -> LLMError:
         status = response.status_code
         message = f"{self._name()}: HTTP {status}: {self._error_detail(response)}"
         if status in _TRANSIENT_STATUS or status >= 500:
@@ -135,7 +138,7 @@ class OpenAICompatBackend:
                                      status=status)
         return PermanentLLMError(message, status=status)
 
-    def _error_detail(self, response: httpx.Response) -> str:
+    def _error_detail(self, response: BoundedReply) -> str:
         try:
             error = response.json().get("error", {})
             detail = error.get("message") if isinstance(error, dict) else error
@@ -143,7 +146,7 @@ class OpenAICompatBackend:
             detail = response.text
         return short(redact(str(detail or response.reason_phrase), [self._key]))
 
-    def _completion(self, response: httpx.Response, latency_s: float) -> Completion:
+    def _completion(self, response: BoundedReply, latency_s: float) -> Completion:
         try:
             reply = parse_reply(OpenAIReply, response.json())
         except ValueError as exc:  # not JSON, or not a completion: usually a proxy or gateway hiccup

@@ -1,6 +1,7 @@
 """What the SDK-based backends (Anthropic, Gemini) share: settings, a check that the SDK (an
-optional extra) is installed, the lazily built SDK client, one call timed and its errors
-mapped, and concurrent `complete_many`."""
+optional extra) is installed, the lazily built SDK client, one call timed (within its total
+deadline, `http.call_deadline`, on an HTTP client built by `deadline_http_client`), its reply
+size capped and its errors mapped, and concurrent `complete_many`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import time
 from typing import Any
 
 from ..errors import ConfigError
-from .base import ChatRequest, Completion, LLMError, TransientLLMError, map_concurrently
+from .base import ChatRequest, Completion, LLMError, PermanentLLMError, TransientLLMError, map_concurrently
+from .http import MAX_REPLY_BYTES, ReplyTooLarge, call_deadline, with_deadlines
 from .replies import MalformedReply, T, parse_reply
 
 
@@ -23,6 +25,12 @@ def require_sdk(module: str, package: str, extra: str, spec: str) -> None:
     if not found:
         raise ConfigError(f"{spec}: the {package} package is not installed; "
                           f"install it with: pip install 'telcotune[{extra}]'")
+
+
+def deadline_http_client(httpx_module: Any, httpcore_module: Any, client_class: Any, **kwargs: Any) -> Any:
+    """An SDK's HTTP client (`client_class`, of `httpx_module`) whose calls honour `call_deadline`."""
+    transport = with_deadlines(httpx_module.HTTPTransport(), httpcore_module)
+    return client_class(transport=transport, **kwargs)
 
 
 def parse_or_transient(kind: type[T], reply: Any, name: str) -> T:
@@ -60,10 +68,16 @@ class SdkBackend:
         client = self._client()
         started = time.perf_counter()
         try:
-            reply = self._send(client, self.request_kwargs(request))
+            with call_deadline(self.timeout_s):
+                reply = self._send(client, self.request_kwargs(request))
         except Exception as exc:  # the SDK's error types differ; _map_error sorts them
             raise self._map_error(exc) from None
-        return self._completion(reply, time.perf_counter() - started)
+        completion = self._completion(reply, time.perf_counter() - started)
+        # The SDK reads the whole body itself; the cap still keeps it out of caches and re-asks.
+        size_bytes = len(completion.text.encode("utf-8"))
+        if size_bytes > MAX_REPLY_BYTES:
+            raise PermanentLLMError(f"{self.backend}:{self.model}: {ReplyTooLarge(size_bytes, MAX_REPLY_BYTES)}")
+        return completion
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         return map_concurrently(self.complete, requests, self.concurrency)
