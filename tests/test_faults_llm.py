@@ -254,3 +254,98 @@ def test_the_sdk_backends_keep_the_total_deadline_against_a_trickle(tmp_path, mo
         # Without the deadline this call lasts the whole 100 s trickle.
         assert isinstance(result, TransientLLMError) and time.monotonic() - started < 1.5 + 3.0
         assert server.calls == 1 and server.wait_idle(within_s=2.0)
+
+
+# --- Item 21: secrets ---------------------------------------------------------------------
+
+KEY = "local-server-token-0123456789abcdef"  # no recognisable prefix: found by its value
+URL_PASSWORD = "pw-4f1d9c-never-on-disk"
+
+
+def every_file_text(*folders) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                     for folder in folders for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_key_echoed_in_replies_lands_in_no_artifact_and_no_cache_file(tmp_path, isolated_cache, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    seen_keys = []
+
+    def echo_key(body, index):  # echoes what it was sent: the key, inside good and bad replies
+        term = term_of(body)
+        key = server.requests[index].headers["authorization"].removeprefix("Bearer ")
+        seen_keys.append(key)
+        if term == "Alpha":  # not a conversation: a reject, whose raw reply is kept
+            return ok(f"I cannot do that with key {key}.")
+        turns = json.loads(conversation(term, body.get("seed")))
+        turns["messages"][1]["content"] += f" Your account key is {key}, sk-proj-{key}."
+        return ok(json.dumps(turns))
+
+    glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha", "Bravo"]))
+    with FakeOpenAIServer(echo_key) as server:
+        spec = f"openai:m@{server.base_url}"
+        cfg = DataConfig(glossary=str(glossary), per_scenario=1, backend=spec, max_retries=0,
+                         split={"train": 0.5, "val": 0.25, "test": 0.25})
+        stats = run_data_stage(cfg, tmp_path / "data", client=build_client(spec, cfg, sleep=lambda s: None),
+                               progress=False)
+    assert set(seen_keys) == {KEY} and stats.conversations == 1  # the key was sent, and echoed
+    text = every_file_text(tmp_path / "data", isolated_cache)
+    assert KEY not in text and "[redacted]" in text
+    [reject] = read_jsonl(tmp_path / "data" / "rejects.jsonl")
+    assert reject["raw"] == "I cannot do that with key [redacted]."
+
+
+def test_credentials_in_a_base_url_are_redacted_in_manifest_stats_and_config(tmp_path, isolated_cache, monkeypatch):
+    from telcotune.artifacts.io import write_record
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha"]))
+    with FakeOpenAIServer(lambda body, i: ok(conversation(term_of(body), body.get("seed")))) as server:
+        spec = f"openai:m@{server.base_url.replace('://', f'://user:{URL_PASSWORD}@')}"
+        cfg = DataConfig(glossary=str(glossary), per_scenario=2, backend=spec,
+                         split={"train": 0.5, "val": 0.25, "test": 0.25})
+        run_data_stage(cfg, tmp_path / "data", client=build_client(spec, cfg, sleep=lambda s: None), progress=False)
+        write_record(tmp_path / "config.json", cfg)
+        assert server.calls == 2
+    for name in ("data/manifest.json", "data/stats.json", "config.json"):
+        text = (tmp_path / name).read_text()
+        assert URL_PASSWORD not in text and "user:" not in text and "http://[redacted]@127.0.0.1" in text, name
+    assert URL_PASSWORD not in every_file_text(tmp_path, isolated_cache)
+
+
+def test_redact_is_one_function_for_keys_registered_keys_and_url_credentials(monkeypatch):
+    from telcotune.redaction import redact, register_secret
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "anthropic-value-abcdef12")
+    register_secret("custom-variable-key-99887766")
+    text = ("a anthropic-value-abcdef12 b custom-variable-key-99887766 c https://me:pw@host/x "
+            "sk-ant-api03-abcdefgh AIzaSyA1234567 skipping sketches")
+    assert redact(text) == ("a [redacted] b [redacted] c https://[redacted]@host/x [redacted] [redacted] "
+                            "skipping sketches")
+    assert redact("http://127.0.0.1:8000/v1 and user@example.com") == "http://127.0.0.1:8000/v1 and user@example.com"
+
+
+@pytest.mark.parametrize("url, key, opt_in, refused", [
+    ("http://10.0.0.7:8000/v1", KEY, False, True),
+    ("http://llm.internal/v1", KEY, False, True),
+    ("http://llm.internal/v1", KEY, True, False),
+    ("http://llm.internal/v1", None, False, False),
+    ("https://llm.internal/v1", KEY, False, False),
+    ("http://127.0.0.1:8000/v1", KEY, False, False),
+    ("http://localhost:8000/v1", KEY, False, False),
+    ("http://[::1]:8000/v1", KEY, False, False),
+])
+def test_a_key_over_plain_http_beyond_loopback_needs_an_explicit_opt_in(monkeypatch, url, key, opt_in, refused):
+    from telcotune.errors import ConfigError
+
+    if key:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+    else:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = ClientSettings(allow_plain_http=opt_in)
+    if refused:
+        with pytest.raises(ConfigError, match="allow_plain_http: true") as info:
+            build_client(f"openai:m@{url}", settings, use_cache=False)
+        assert KEY not in str(info.value) and "clear text" in str(info.value)
+    else:
+        build_client(f"openai:m@{url}", settings, use_cache=False)

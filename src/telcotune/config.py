@@ -88,6 +88,10 @@ class ClientSettings(Section):
     timeout_s: float = Field(120.0, gt=0)
     """Total deadline of one LLM request, in seconds: connecting, waiting and reading the whole
     reply, not per read (a server trickling bytes cannot stretch it)."""
+    allow_plain_http: bool = False
+    """Send OPENAI_API_KEY over plain `http://` to a host other than this machine. Off: such an
+    `openai:MODEL@http://...` backend is refused while the key is set (it would cross the network
+    in clear text); `https://` and loopback addresses need no opt-in."""
 
 
 CLIENT_SETTINGS = frozenset(ClientSettings.model_fields)

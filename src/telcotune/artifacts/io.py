@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ..errors import StageError
 from ..fsio import JsonlAppender, atomic_path, write_text
+from ..redaction import redact
 
 T = TypeVar("T")
 
@@ -123,7 +124,7 @@ def write_rows(path: str | os.PathLike, rows: Iterable[Any], exclude_none: bool 
     count = 0
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(to_json(row, indent=None, exclude_none=exclude_none) + "\n")
+            f.write(redact(to_json(row, indent=None, exclude_none=exclude_none)) + "\n")
             count += 1
     return count
 
@@ -136,5 +137,5 @@ class RowAppender(JsonlAppender):
         self.exclude_none = exclude_none
 
     def write(self, row: Any) -> None:
-        self._f.write(to_json(row, indent=None, exclude_none=self.exclude_none) + "\n")
+        self._f.write(redact(to_json(row, indent=None, exclude_none=self.exclude_none)) + "\n")
         self._f.flush()

@@ -6,6 +6,7 @@ No retries here: `retry.RetryingClient` owns them, so the policy lives in one pl
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
@@ -17,6 +18,8 @@ from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TokenLogprobs, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
+from ..errors import ConfigError
+from ..redaction import register_secret
 from .http import BoundedReply, ReplyTooLarge, deadline_client, post_json
 from .replies import MalformedReply, OpenAIReply, OpenAIUsage, count, parse_reply
 
@@ -46,7 +49,7 @@ class OpenAICompatBackend:
     prefers_batching = False
 
     def __init__(self, model: str, base_url: str | None = None, *, timeout_s: float, concurrency: int,
-                 api_key_env: str = "OPENAI_API_KEY"):
+                 api_key_env: str = "OPENAI_API_KEY", allow_plain_http: bool = False):
         self.model = model
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
         self.is_official = self.base_url == OPENAI_URL
@@ -54,6 +57,9 @@ class OpenAICompatBackend:
         self.timeout_s = timeout_s
         self.concurrency = concurrency
         self.cache_scope = "openai" if self.is_official else f"openai@{self.base_url}"
+        self.allow_plain_http = allow_plain_http
+        # A key already set fails now, before a stage writes anything; one set later, at first use.
+        self._refuse_key_in_clear(os.environ.get(api_key_env))
         self._http: httpx.Client | None = None
         self._key: str | None = None
         self._lock = threading.Lock()
@@ -61,7 +67,7 @@ class OpenAICompatBackend:
         """Set when the server refused a request for log-probabilities (HTTP 400)."""
 
     def __repr__(self) -> str:  # never show the key
-        return f"OpenAICompatBackend(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAICompatBackend(model={self.model!r}, base_url={redact(self.base_url)!r})"
 
     def complete(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
@@ -89,6 +95,8 @@ class OpenAICompatBackend:
         with self._lock:
             if self._http is None:
                 self._key = os.environ.get(self.api_key_env) or None
+                self._refuse_key_in_clear(self._key)
+                register_secret(self._key)  # a key from any variable stays out of every artifact
                 if self._key is None and self.is_official:
                     raise PermanentLLMError(
                         f"openai:{self.model}: set the environment variable {self.api_key_env}")
@@ -96,6 +104,14 @@ class OpenAICompatBackend:
                 self._http = deadline_client(headers=headers, timeout_s=self.timeout_s,
                                              max_connections=max(1, self.concurrency))
             return self._http
+
+    def _refuse_key_in_clear(self, key: str | None) -> None:
+        url = httpx.URL(self.base_url)
+        if key and url.scheme == "http" and not is_loopback(url.host) and not self.allow_plain_http:
+            raise ConfigError(
+                f"{self._name()}: {self.api_key_env} is set and would be sent in clear text over plain "
+                f"http:// to {url.host}; use https://, unset the key, or set allow_plain_http: true "
+                f"in this section of the config")
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -156,7 +172,8 @@ class OpenAICompatBackend:
         if choice.message.content is None:
             raise PermanentLLMError(f"{self._name()}: reply has no text "
                                     f"(finish_reason={choice.finish_reason!r})")
-        return Completion(text=choice.message.content, usage=self._usage(reply.usage), backend=self.backend,
+        # A server that echoes the key back (in a quoted prompt, a debug field) keeps it here.
+        return Completion(text=redact(choice.message.content, [self._key]), usage=self._usage(reply.usage), backend=self.backend,
                           model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice.logprobs))
 
     def _usage(self, usage: OpenAIUsage | None) -> Usage:
@@ -167,7 +184,17 @@ class OpenAICompatBackend:
         return Usage(prompt, completion, cost_usd(price, prompt, completion))
 
     def _name(self) -> str:
-        return f"openai:{self.model}" + ("" if self.is_official else f"@{self.base_url}")
+        return f"openai:{self.model}" + ("" if self.is_official else f"@{redact(self.base_url)}")
+
+
+def is_loopback(host: str) -> bool:
+    """This machine: `localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _top_logprobs(logprobs: Any) -> tuple[TokenLogprobs, ...] | None:

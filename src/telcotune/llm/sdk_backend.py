@@ -8,9 +8,11 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError
+from ..redaction import redact
 from .base import ChatRequest, Completion, LLMError, PermanentLLMError, TransientLLMError, map_concurrently
 from .http import MAX_REPLY_BYTES, ReplyTooLarge, call_deadline, with_deadlines
 from .replies import MalformedReply, T, parse_reply
@@ -77,7 +79,7 @@ class SdkBackend:
         size_bytes = len(completion.text.encode("utf-8"))
         if size_bytes > MAX_REPLY_BYTES:
             raise PermanentLLMError(f"{self.backend}:{self.model}: {ReplyTooLarge(size_bytes, MAX_REPLY_BYTES)}")
-        return completion
+        return replace(completion, text=redact(completion.text, [self._key]))  # a key echoed back stays here
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         return map_concurrently(self.complete, requests, self.concurrency)
