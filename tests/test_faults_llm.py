@@ -349,3 +349,20 @@ def test_a_key_over_plain_http_beyond_loopback_needs_an_explicit_opt_in(monkeypa
         assert KEY not in str(info.value) and "clear text" in str(info.value)
     else:
         build_client(f"openai:m@{url}", settings, use_cache=False)
+
+
+# --- The probe's passing cases, kept: how each backend status is treated ------------------
+
+@pytest.mark.parametrize("status, retried", [
+    (400, False), (401, False), (403, False), (404, False), (413, False), (422, False),
+    (408, True), (409, True), (429, True), (500, True), (502, True), (503, True),
+])
+def test_backend_statuses_are_retried_or_not_and_end_in_a_typed_error(tmp_path, monkeypatch, status, retried):
+    from .fake_openai import error
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeOpenAIServer([error(status, f"status {status}")]) as server:
+        [result] = client_for(server, tmp_path, max_retries=2).complete_many([ask("q")])
+        assert server.calls == (3 if retried else 1)
+    assert isinstance(result, TransientLLMError if retried else PermanentLLMError)
+    assert result.status == status and f"HTTP {status}: status {status}" in str(result)
