@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .redaction import redact
+from .redaction import redact, redactor
 
 
 _UMASK = os.umask(0)
@@ -84,9 +84,10 @@ def read_json(path: str | os.PathLike) -> Any:
 def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
     """Write rows as JSON lines atomically; return how many were written."""
     count = 0
+    clean = redactor()
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(redact(dumps(row, indent=None)) + "\n")
+            f.write(clean(dumps(row, indent=None)) + "\n")
             count += 1
     return count
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 REDACTED = "[redacted]"
 KEY_ENVS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "HF_TOKEN")
@@ -48,10 +48,24 @@ def _known_secrets(extra: Iterable[str | None]) -> list[str]:
     return sorted((s for s in found if len(s) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
 
+def redactor(secrets: Iterable[str | None] = ()) -> Callable[[str], str]:
+    """`redact` with the secrets looked up once, for a writer that cleans many rows."""
+    known = _known_secrets(secrets)
+
+    def clean(text: str) -> str:
+        for secret in known:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        # Substring checks first: every artifact row passes here, and almost none holds a URL or key.
+        if "://" in text and "@" in text:
+            text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
+        if "sk-" in text or "AIza" in text:
+            text = _KEY_LIKE.sub(REDACTED, text)
+        return text
+
+    return clean
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` without known secrets, key-shaped strings and URL credentials."""
-    for secret in _known_secrets(secrets):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
-    return _KEY_LIKE.sub(REDACTED, text)
+    return redactor(secrets)(text)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ..errors import StageError
 from ..fsio import JsonlAppender, atomic_path, write_text
-from ..redaction import redact
+from ..redaction import redact, redactor
 
 T = TypeVar("T")
 
@@ -122,9 +122,10 @@ def read_rows(path: str | os.PathLike, kind: type[T], *, torn_tail_ok: bool = Fa
 def write_rows(path: str | os.PathLike, rows: Iterable[Any], exclude_none: bool = False) -> int:
     """Write records as JSON lines atomically; return how many were written."""
     count = 0
+    clean = redactor()
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(redact(to_json(row, indent=None, exclude_none=exclude_none)) + "\n")
+            f.write(clean(to_json(row, indent=None, exclude_none=exclude_none)) + "\n")
             count += 1
     return count
 
