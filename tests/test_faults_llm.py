@@ -366,3 +366,19 @@ def test_backend_statuses_are_retried_or_not_and_end_in_a_typed_error(tmp_path, 
         assert server.calls == (3 if retried else 1)
     assert isinstance(result, TransientLLMError if retried else PermanentLLMError)
     assert result.status == status and f"HTTP {status}: status {status}" in str(result)
+
+
+@pytest.mark.parametrize("spec, says", [
+    (f"openai:m@http://user:{URL_PASSWORD}@10.1.2.3:8000/v1", "allow_plain_http"),  # the key in clear text
+    (f"openai:m@ftp://user:{URL_PASSWORD}@10.1.2.3/v1", "must start with http"),  # the spec quoted whole
+])
+def test_the_cli_error_line_redacts_url_credentials(tmp_path, capsys, monkeypatch, spec, says):
+    from telcotune.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    glossary = write_glossary(tmp_path, glossary_with_terms(["Alpha"]))
+    with pytest.raises(SystemExit) as info:
+        main(["data", "--glossary", str(glossary), "--backend", spec, "--out", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and says in err
+    assert URL_PASSWORD not in err and KEY not in err and not (tmp_path / "data").exists()
