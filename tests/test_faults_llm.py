@@ -382,3 +382,30 @@ def test_the_cli_error_line_redacts_url_credentials(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert info.value.code == 2 and says in err
     assert URL_PASSWORD not in err and KEY not in err and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("backend", ["anthropic", "gemini"])
+def test_the_sdk_backends_stop_reading_a_huge_reply_at_the_cap(tmp_path, monkeypatch, backend):
+    sent = []
+
+    def huge(wfile, stop):  # a valid start, then far more than the cap
+        size = 3 * MAX_REPLY_BYTES
+        wfile.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
+        chunk = b" " * 65536
+        for _ in range(size // len(chunk)):
+            if stop.is_set():
+                return
+            wfile.write(chunk)
+            sent.append(len(chunk))
+
+    with RawServer(huge) as server:
+        root = server.base_url.removesuffix("/v1")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", root)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-anthropic")
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", root)
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key-gemini")
+        client = build_client(f"{backend}:m", ClientSettings(max_retries=2), use_cache=False)
+        [result] = client.complete_many([ask("q")])
+        assert isinstance(result, PermanentLLMError) and "reply larger than" in str(result)
+        assert server.calls == 1 and server.wait_idle(within_s=5.0)
+    assert sum(sent) < 2 * MAX_REPLY_BYTES

@@ -34,14 +34,36 @@ class ReplyTooLarge(Exception):
 
 
 @contextlib.contextmanager
-def call_deadline(timeout_s: float) -> Iterator[None]:
-    """Every socket operation of this thread inside the block ends by `timeout_s` from now."""
-    outer = getattr(_local, "deadline", None)
-    _local.deadline = time.monotonic() + timeout_s
+def call_deadline(timeout_s: float, max_bytes: int | None = None) -> Iterator[None]:
+    """Every socket operation of this thread inside the block ends by `timeout_s` from now;
+    with `max_bytes`, reading more than that many bytes off the wire (headers included) raises
+    `ReplyTooLarge` (an SDK reads the body itself: this stops it at the cap)."""
+    outer = getattr(_local, "deadline", None), getattr(_local, "max_bytes", None), getattr(_local, "read_bytes", 0)
+    _local.deadline, _local.max_bytes, _local.read_bytes = time.monotonic() + timeout_s, max_bytes, 0
     try:
         yield
     finally:
-        _local.deadline = outer
+        _local.deadline, _local.max_bytes, _local.read_bytes = outer
+
+
+def _spend(size_bytes: int) -> None:
+    limit = getattr(_local, "max_bytes", None)
+    if limit is None:
+        return
+    _local.read_bytes += size_bytes
+    if _local.read_bytes > limit:
+        raise ReplyTooLarge(_local.read_bytes, limit)
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`exc`, or the exception of `kind` it was raised from (SDKs wrap transport errors)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
 
 
 def _capped(timeout: float | None, timeout_error: type[Exception]) -> float | None:
@@ -62,7 +84,9 @@ class _DeadlineStream:
         self._errors = errors
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _capped(timeout, self._errors.ReadTimeout))
+        data = self._inner.read(max_bytes, _capped(timeout, self._errors.ReadTimeout))
+        _spend(len(data))
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _capped(timeout, self._errors.WriteTimeout))

@@ -1,7 +1,7 @@
 """What the SDK-based backends (Anthropic, Gemini) share: settings, a check that the SDK (an
 optional extra) is installed, the lazily built SDK client, one call timed (within its total
-deadline, `http.call_deadline`, on an HTTP client built by `deadline_http_client`), its reply
-size capped and its errors mapped, and concurrent `complete_many`."""
+deadline and reply size cap, `http.call_deadline`, on an HTTP client built by
+`deadline_http_client`), its errors mapped, and concurrent `complete_many`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..redaction import redact
 from .base import ChatRequest, Completion, LLMError, PermanentLLMError, TransientLLMError, map_concurrently
-from .http import MAX_REPLY_BYTES, ReplyTooLarge, call_deadline, with_deadlines
+from .http import MAX_REPLY_BYTES, ReplyTooLarge, call_deadline, caused_by, with_deadlines
 from .replies import MalformedReply, T, parse_reply
 
 
@@ -70,15 +70,14 @@ class SdkBackend:
         client = self._client()
         started = time.perf_counter()
         try:
-            with call_deadline(self.timeout_s):
+            with call_deadline(self.timeout_s, max_bytes=MAX_REPLY_BYTES):
                 reply = self._send(client, self.request_kwargs(request))
         except Exception as exc:  # the SDK's error types differ; _map_error sorts them
+            too_large = caused_by(exc, ReplyTooLarge)  # the same request would get the same reply
+            if too_large is not None:
+                raise PermanentLLMError(f"{self.backend}:{self.model}: {too_large}") from None
             raise self._map_error(exc) from None
         completion = self._completion(reply, time.perf_counter() - started)
-        # The SDK reads the whole body itself; the cap still keeps it out of caches and re-asks.
-        size_bytes = len(completion.text.encode("utf-8"))
-        if size_bytes > MAX_REPLY_BYTES:
-            raise PermanentLLMError(f"{self.backend}:{self.model}: {ReplyTooLarge(size_bytes, MAX_REPLY_BYTES)}")
         return replace(completion, text=redact(completion.text, [self._key]))  # a key echoed back stays here
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
