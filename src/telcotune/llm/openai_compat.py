@@ -172,9 +172,10 @@ class OpenAICompatBackend:
         if choice.message.content is None:
             raise PermanentLLMError(f"{self._name()}: reply has no text "
                                     f"(finish_reason={choice.finish_reason!r})")
-        # A server that echoes the key back (in a quoted prompt, a debug field) keeps it here.
-        return Completion(text=redact(choice.message.content, [self._key]), usage=self._usage(reply.usage), backend=self.backend,
-                          model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice.logprobs))
+        # A key the server echoes back is removed here, before the cache or a re-ask sees it.
+        text = redact(choice.message.content, [self._key])
+        return Completion(text=text, usage=self._usage(reply.usage), backend=self.backend, model=self.model,
+                          latency_s=latency_s, top_logprobs=_top_logprobs(choice.logprobs))
 
     def _usage(self, usage: OpenAIUsage | None) -> Usage:
         prompt = count(usage.prompt_tokens) if usage else 0

@@ -78,7 +78,8 @@ class SdkBackend:
                 raise PermanentLLMError(f"{self.backend}:{self.model}: {too_large}") from None
             raise self._map_error(exc) from None
         completion = self._completion(reply, time.perf_counter() - started)
-        return replace(completion, text=redact(completion.text, [self._key]))  # a key echoed back stays here
+        # A key the server echoes back is removed here, before the cache or a re-ask sees it.
+        return replace(completion, text=redact(completion.text, [self._key]))
 
     def complete_many(self, requests: list[ChatRequest]) -> list[Completion | LLMError]:
         return map_concurrently(self.complete, requests, self.concurrency)
