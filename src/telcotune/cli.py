@@ -16,7 +16,6 @@ from rich.text import Text
 from . import __version__
 from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
 from .errors import TelcotuneError
-from .redaction import redact
 from .privacy.config import DEFAULT_PHONE_REGIONS, PrivacyConfig
 from .serve.limits import ServeLimits, option_help
 
@@ -375,6 +374,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except TelcotuneError as exc:
+        from .redaction import redact
+
         # A spec in the message may carry URL credentials: the error line is redacted like artifacts.
         err_console.print(Text("error: ", style="bold red") + Text(redact(str(exc))), highlight=False)
         sys.exit(2)
