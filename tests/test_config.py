@@ -163,7 +163,7 @@ def test_the_data_stage_and_the_judges_share_the_client_settings():
         for section in (DataConfig, JudgesConfig):
             field = section.model_fields[name]
             assert (field.default, field.description) == (shared.default, shared.description)
-    assert {"timeout_s", "max_retries", "concurrency"} == set(CLIENT_SETTINGS)
+    assert {"timeout_s", "max_retries", "concurrency", "allow_plain_http"} == set(CLIENT_SETTINGS)
 
 
 def test_model_prompt_set_and_glossary_defaults_come_from_their_owners():

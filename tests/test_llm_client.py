@@ -6,6 +6,7 @@ from telcotune.config import ClientSettings
 from telcotune.llm.base import ChatRequest, PermanentLLMError, TransientLLMError
 from telcotune.llm.client import build_client
 from telcotune.llm.openai_compat import OpenAICompatBackend
+from telcotune.llm.replies import OpenAIUsage
 from telcotune.llm.retry import RetryingClient
 from tests.fake_openai import FakeOpenAIServer, error, ok
 
@@ -63,8 +64,8 @@ def test_official_openai_requires_key_and_names_the_variable(no_key):
 
 def test_known_model_is_priced(monkeypatch):
     backend = openai_backend("gpt-4o-mini-2024-07-18")
-    assert backend._usage({"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000}).cost_usd == pytest.approx(0.75)
-    assert openai_backend("gpt-4o-audio-preview")._usage({"prompt_tokens": 5}).cost_usd is None
+    assert backend._usage(OpenAIUsage(prompt_tokens=1_000_000, completion_tokens=1_000_000)).cost_usd == pytest.approx(0.75)
+    assert openai_backend("gpt-4o-audio-preview")._usage(OpenAIUsage(prompt_tokens=5)).cost_usd is None
 
 
 def test_429_then_success_waits_retry_after(no_key, tmp_path):

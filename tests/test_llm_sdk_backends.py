@@ -78,7 +78,9 @@ def anthropic_status_error(cls, status: int, message: str, headers=None):
 def test_anthropic_maps_request_and_usage(fake_anthropic):
     completion = make_anthropic("claude-haiku-4-5", timeout_s=9).complete(request(json_mode=True))
     sdk = fake_anthropic.instances[0]
+    http = sdk.kwargs.pop("http_client")
     assert sdk.kwargs == {"api_key": SECRET, "max_retries": 0, "timeout": 9}
+    assert isinstance(http, httpx2.Client)  # the one whose calls keep their total deadline
     sent = sdk.calls[0]
     assert sent["system"].startswith("You are a telecom support agent.") and "JSON" in sent["system"]
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
@@ -160,7 +162,9 @@ def fake_genai(monkeypatch):
 def test_gemini_maps_request_and_usage(fake_genai):
     completion = make_gemini("gemini-2.5-flash", timeout_s=2.5).complete(request(json_mode=True, seed=4))
     sdk = fake_genai.instances[0]
+    http = sdk.kwargs["http_options"].pop("httpx_client")
     assert sdk.kwargs == {"api_key": SECRET, "vertexai": False, "http_options": {"timeout": 2500}}
+    assert isinstance(http, httpx.Client)
     sent = sdk.calls[0]
     assert sent["model"] == "gemini-2.5-flash"
     assert sent["config"] == {"temperature": 0.3, "max_output_tokens": 64, "seed": 4,
@@ -221,4 +225,28 @@ def test_gemini_error_mapping(fake_genai, make_error, kind, retry_after_s):
 def test_sdk_bugs_are_not_disguised_as_llm_errors(fake_genai):
     fake_genai.outcome = AttributeError("a bug")
     with pytest.raises(AttributeError):
+        make_gemini("gemini-x").complete(request())
+
+
+@pytest.mark.parametrize("message", [
+    SimpleNamespace(content="hello", usage=SimpleNamespace(input_tokens=1, output_tokens=1)),
+    SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")], usage=[1, 2]),
+    SimpleNamespace(content=[SimpleNamespace(type="text", text="hi")],
+                    usage=SimpleNamespace(input_tokens="lots", output_tokens=1)),
+    SimpleNamespace(usage=SimpleNamespace(input_tokens=1, output_tokens=1)),
+])
+def test_anthropic_reply_of_the_wrong_shape_is_a_transient_typed_error(fake_anthropic, message):
+    fake_anthropic.outcome = message
+    with pytest.raises(TransientLLMError, match="malformed reply"):
+        make_anthropic("claude-x").complete(request())
+
+
+@pytest.mark.parametrize("response", [
+    SimpleNamespace(text=["hello"], usage_metadata=None),
+    SimpleNamespace(text="hi", usage_metadata=[1, 2]),
+    SimpleNamespace(text="hi", usage_metadata=SimpleNamespace(prompt_token_count="lots", candidates_token_count=1)),
+])
+def test_gemini_reply_of_the_wrong_shape_is_a_transient_typed_error(fake_genai, response):
+    fake_genai.outcome = response
+    with pytest.raises(TransientLLMError, match="malformed reply"):
         make_gemini("gemini-x").complete(request())

@@ -374,7 +374,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except TelcotuneError as exc:
-        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        from .redaction import redact
+
+        # A spec in the message may carry URL credentials: the error line is redacted like artifacts.
+        err_console.print(Text("error: ", style="bold red") + Text(redact(str(exc))), highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; finished stages are kept and the next run resumes")

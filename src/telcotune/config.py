@@ -86,7 +86,12 @@ class ClientSettings(Section):
     max_retries: int = Field(5, ge=0)
     """Retries of a request on 429, 5xx and timeouts, with exponential backoff."""
     timeout_s: float = Field(120.0, gt=0)
-    """Timeout of one LLM request, in seconds."""
+    """Total deadline of one LLM request, in seconds: connecting, waiting and reading the whole
+    reply, not per read (a server trickling bytes cannot stretch it)."""
+    allow_plain_http: bool = False
+    """Send OPENAI_API_KEY over plain `http://` to a host other than this machine. Off: such an
+    `openai:MODEL@http://...` backend is refused while the key is set (it would cross the network
+    in clear text); `https://` and loopback addresses need no opt-in."""
 
 
 CLIENT_SETTINGS = frozenset(ClientSettings.model_fields)

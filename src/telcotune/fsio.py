@@ -1,7 +1,8 @@
 """Atomic file writing and JSON/JSONL helpers.
 
 Every artifact goes through these: written to a temporary file in the same folder, flushed,
-then renamed, so a reader (or a resumed stage) never sees half a file.
+then renamed, so a reader (or a resumed stage) never sees half a file. Every text written is
+passed through `redaction.redact` first, so no API key or URL credential reaches the disk.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .redaction import redact, redactor
 
 
 _UMASK = os.umask(0)
@@ -38,7 +41,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(redact(text), encoding="utf-8")
     return Path(path)
 
 
@@ -81,9 +84,10 @@ def read_json(path: str | os.PathLike) -> Any:
 def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
     """Write rows as JSON lines atomically; return how many were written."""
     count = 0
+    clean = redactor()
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(dumps(row, indent=None) + "\n")
+            f.write(clean(dumps(row, indent=None)) + "\n")
             count += 1
     return count
 
@@ -115,7 +119,7 @@ class JsonlAppender:
         self._f = open(self.path, "a", encoding="utf-8")
 
     def write(self, row: Any) -> None:
-        self._f.write(dumps(row, indent=None) + "\n")
+        self._f.write(redact(dumps(row, indent=None)) + "\n")
         self._f.flush()
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ..errors import StageError
 from ..fsio import JsonlAppender, atomic_path, write_text
+from ..redaction import redact, redactor
 
 T = TypeVar("T")
 
@@ -121,9 +122,10 @@ def read_rows(path: str | os.PathLike, kind: type[T], *, torn_tail_ok: bool = Fa
 def write_rows(path: str | os.PathLike, rows: Iterable[Any], exclude_none: bool = False) -> int:
     """Write records as JSON lines atomically; return how many were written."""
     count = 0
+    clean = redactor()
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
-            f.write(to_json(row, indent=None, exclude_none=exclude_none) + "\n")
+            f.write(clean(to_json(row, indent=None, exclude_none=exclude_none)) + "\n")
             count += 1
     return count
 
@@ -136,5 +138,5 @@ class RowAppender(JsonlAppender):
         self.exclude_none = exclude_none
 
     def write(self, row: Any) -> None:
-        self._f.write(to_json(row, indent=None, exclude_none=self.exclude_none) + "\n")
+        self._f.write(redact(to_json(row, indent=None, exclude_none=self.exclude_none)) + "\n")
         self._f.flush()

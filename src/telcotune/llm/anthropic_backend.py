@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .sdk_backend import SdkBackend
+from .replies import AnthropicReply, count
+from .sdk_backend import SdkBackend, deadline_http_client, parse_or_transient
 from .base import (
     JSON_ONLY_INSTRUCTION, ChatRequest, Completion, LLMError, PermanentLLMError, Price,
     TransientLLMError, Usage, cost_usd, parse_retry_after_s, price_for, redact,
@@ -56,17 +57,20 @@ class AnthropicBackend(SdkBackend):
                 if self._key is None:
                     raise PermanentLLMError(f"anthropic:{self.model}: set the environment variable {KEY_ENV}")
                 import anthropic
+                import httpcore2
+                import httpx2
 
-                self._sdk = anthropic.Anthropic(api_key=self._key, max_retries=0, timeout=self.timeout_s)
+                http = deadline_http_client(httpx2, httpcore2, anthropic.DefaultHttpxClient)
+                self._sdk = anthropic.Anthropic(api_key=self._key, max_retries=0, timeout=self.timeout_s,
+                                                http_client=http)
             return self._sdk
 
     def _completion(self, message: Any, latency_s: float) -> Completion:
-        text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
-        prompt = int(message.usage.input_tokens or 0)
-        completion = int(message.usage.output_tokens or 0)
+        reply = parse_or_transient(AnthropicReply, message, f"anthropic:{self.model}")
+        prompt, completion = count(reply.usage.input_tokens), count(reply.usage.output_tokens)
         price = price_for(ANTHROPIC_PRICES, self.model)
         usage = Usage(prompt, completion, cost_usd(price, prompt, completion))
-        return Completion(text=text, usage=usage, backend=self.backend, model=self.model,
+        return Completion(text=reply.text(), usage=usage, backend=self.backend, model=self.model,
                           latency_s=latency_s)
 
     def _map_error(self, exc: Exception) -> LLMError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import TelcotuneError
+from ..redaction import redact  # noqa: F401  (the backends' error messages use it)
 from ..manifest import hash_obj
 
 
@@ -206,18 +207,6 @@ def sum_usage(usages: Sequence[Usage]) -> Usage:
         completion_tokens=sum(u.completion_tokens for u in usages),
         cost_usd=None if any(c is None for c in costs) else sum(costs),  # type: ignore[arg-type]
     )
-
-
-# Provider error bodies sometimes echo part of the key ("Incorrect API key provided: sk-ab***yz").
-_KEY_LIKE = re.compile(r"\b(sk|AIza)[-_A-Za-z0-9*]{6,}")
-
-
-def redact(text: str, secrets: Sequence[str | None] = ()) -> str:
-    """Remove secrets, and anything that looks like an API key, from text bound for a message."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_LIKE.sub("[redacted]", text)
 
 
 def short(text: str, limit_chars: int = 300) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .sdk_backend import SdkBackend
+from .replies import GeminiReply, count
+from .sdk_backend import SdkBackend, deadline_http_client, parse_or_transient
 from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TransientLLMError, Usage,
     cost_usd, parse_retry_after_s, price_for, redact, short, system_and_turns,
@@ -56,23 +57,26 @@ class GeminiBackend(SdkBackend):
                 if self._key is None:
                     raise PermanentLLMError(
                         f"gemini:{self.model}: set the environment variable {' or '.join(KEY_ENVS)}")
+                import httpcore
+                import httpx
                 from google import genai
 
                 # HttpOptions.timeout is in milliseconds; vertexai=False so an ambient
                 # GOOGLE_GENAI_USE_VERTEXAI does not silently switch to another API and billing.
-                self._sdk = genai.Client(api_key=self._key, vertexai=False,
-                                         http_options={"timeout": int(self.timeout_s * 1000)})
+                http = deadline_http_client(httpx, httpcore, httpx.Client, timeout=self.timeout_s)
+                self._sdk = genai.Client(api_key=self._key, vertexai=False, http_options={
+                    "timeout": int(self.timeout_s * 1000), "httpx_client": http})
             return self._sdk
 
     def _completion(self, response: Any, latency_s: float) -> Completion:
-        text = response.text
-        if not isinstance(text, str):
+        reply = parse_or_transient(GeminiReply, response, f"gemini:{self.model}")
+        if reply.text is None:
             raise PermanentLLMError(f"gemini:{self.model}: reply has no text ({_why_empty(response)})")
-        meta = response.usage_metadata
-        prompt = int(getattr(meta, "prompt_token_count", 0) or 0)
-        completion = int(getattr(meta, "candidates_token_count", 0) or 0)
+        meta = reply.usage_metadata
+        prompt = count(meta.prompt_token_count) if meta else 0
+        completion = count(meta.candidates_token_count) if meta else 0
         price = price_for(GEMINI_PRICES, self.model) if meta is not None else None
-        return Completion(text=text, usage=Usage(prompt, completion, cost_usd(price, prompt, completion)),
+        return Completion(text=reply.text, usage=Usage(prompt, completion, cost_usd(price, prompt, completion)),
                           backend=self.backend, model=self.model, latency_s=latency_s)
 
     def _map_error(self, exc: Exception) -> LLMError:

@@ -6,6 +6,7 @@ No retries here: `retry.RetryingClient` owns them, so the policy lives in one pl
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
@@ -17,6 +18,10 @@ from .base import (
     ChatRequest, Completion, LLMError, PermanentLLMError, Price, TokenLogprobs, TransientLLMError, Usage,
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
+from ..errors import ConfigError
+from ..redaction import register_secret
+from .http import BoundedReply, ReplyTooLarge, deadline_client, post_json
+from .replies import MalformedReply, OpenAIReply, OpenAIUsage, count, parse_reply
 
 OPENAI_URL = "https://api.openai.com/v1"
 """The base URL of OpenAI itself: the only server whose prices are known and whose key is required."""
@@ -44,7 +49,7 @@ class OpenAICompatBackend:
     prefers_batching = False
 
     def __init__(self, model: str, base_url: str | None = None, *, timeout_s: float, concurrency: int,
-                 api_key_env: str = "OPENAI_API_KEY"):
+                 api_key_env: str = "OPENAI_API_KEY", allow_plain_http: bool = False):
         self.model = model
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
         self.is_official = self.base_url == OPENAI_URL
@@ -52,6 +57,9 @@ class OpenAICompatBackend:
         self.timeout_s = timeout_s
         self.concurrency = concurrency
         self.cache_scope = "openai" if self.is_official else f"openai@{self.base_url}"
+        self.allow_plain_http = allow_plain_http
+        # A key already set fails now, before a stage writes anything; one set later, at first use.
+        self._refuse_key_in_clear(os.environ.get(api_key_env))
         self._http: httpx.Client | None = None
         self._key: str | None = None
         self._lock = threading.Lock()
@@ -59,7 +67,7 @@ class OpenAICompatBackend:
         """Set when the server refused a request for log-probabilities (HTTP 400)."""
 
     def __repr__(self) -> str:  # never show the key
-        return f"OpenAICompatBackend(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAICompatBackend(model={self.model!r}, base_url={redact(self.base_url)!r})"
 
     def complete(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
@@ -87,13 +95,23 @@ class OpenAICompatBackend:
         with self._lock:
             if self._http is None:
                 self._key = os.environ.get(self.api_key_env) or None
+                self._refuse_key_in_clear(self._key)
+                register_secret(self._key)  # a key from any variable stays out of every artifact
                 if self._key is None and self.is_official:
                     raise PermanentLLMError(
                         f"openai:{self.model}: set the environment variable {self.api_key_env}")
                 headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-                limits = httpx.Limits(max_connections=max(1, self.concurrency))
-                self._http = httpx.Client(headers=headers, timeout=self.timeout_s, limits=limits)
+                self._http = deadline_client(headers=headers, timeout_s=self.timeout_s,
+                                             max_connections=max(1, self.concurrency))
             return self._http
+
+    def _refuse_key_in_clear(self, key: str | None) -> None:
+        url = httpx.URL(self.base_url)
+        if key and url.scheme == "http" and not is_loopback(url.host) and not self.allow_plain_http:
+            raise ConfigError(
+                f"{self._name()}: {self.api_key_env} is set and would be sent in clear text over plain "
+                f"http:// to {url.host}; use https://, unset the key, or set allow_plain_http: true "
+                f"in this section of the config")
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -113,20 +131,22 @@ class OpenAICompatBackend:
             body["top_logprobs"] = min(request.top_logprobs, MAX_TOP_LOGPROBS)
         return body
 
-    def _post(self, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, body: dict[str, Any]) -> BoundedReply:
         client = self._client()
         try:
-            response = client.post(f"{self.base_url}/chat/completions", json=body)
+            response = post_json(client, f"{self.base_url}/chat/completions", body, timeout_s=self.timeout_s)
         except httpx.TimeoutException as exc:
-            raise TransientLLMError(f"{self._name()}: timed out after {self.timeout_s:g} s "
+            raise TransientLLMError(f"{self._name()}: no complete reply within {self.timeout_s:g} s "
                                     f"({type(exc).__name__})") from None
+        except ReplyTooLarge as exc:  # the same request would get the same reply: not retried
+            raise PermanentLLMError(f"{self._name()}: {exc}") from None
         except httpx.TransportError as exc:
             raise TransientLLMError(f"{self._name()}: connection failed ({type(exc).__name__})") from None
         if response.status_code >= 300:
             raise self._status_error(response)
         return response
 
-    def _status_error(self, response: httpx.Response) -> LLMError:
+    def _status_error(self, response: BoundedReply) -> LLMError:
         status = response.status_code
         message = f"{self._name()}: HTTP {status}: {self._error_detail(response)}"
         if status in _TRANSIENT_STATUS or status >= 500:
@@ -134,7 +154,7 @@ class OpenAICompatBackend:
                                      status=status)
         return PermanentLLMError(message, status=status)
 
-    def _error_detail(self, response: httpx.Response) -> str:
+    def _error_detail(self, response: BoundedReply) -> str:
         try:
             error = response.json().get("error", {})
             detail = error.get("message") if isinstance(error, dict) else error
@@ -142,40 +162,51 @@ class OpenAICompatBackend:
             detail = response.text
         return short(redact(str(detail or response.reason_phrase), [self._key]))
 
-    def _completion(self, response: httpx.Response, latency_s: float) -> Completion:
+    def _completion(self, response: BoundedReply, latency_s: float) -> Completion:
         try:
-            data = response.json()
-            choice = data["choices"][0]
-        except (ValueError, KeyError, IndexError, TypeError):
-            # A 200 that is not a completion is usually a proxy or gateway hiccup.
-            raise TransientLLMError(f"{self._name()}: malformed response body") from None
-        text = (choice.get("message") or {}).get("content")
-        if not isinstance(text, str):
+            reply = parse_reply(OpenAIReply, response.json())
+        except ValueError as exc:  # not JSON, or not a completion: usually a proxy or gateway hiccup
+            detail = str(exc) if isinstance(exc, MalformedReply) else "malformed reply: not JSON"
+            raise TransientLLMError(f"{self._name()}: {detail}") from None
+        choice = reply.choices[0]
+        if choice.message.content is None:
             raise PermanentLLMError(f"{self._name()}: reply has no text "
-                                    f"(finish_reason={choice.get('finish_reason')!r})")
-        return Completion(text=text, usage=self._usage(data.get("usage") or {}), backend=self.backend,
-                          model=self.model, latency_s=latency_s, top_logprobs=_top_logprobs(choice))
+                                    f"(finish_reason={choice.finish_reason!r})")
+        # A key the server echoes back is removed here, before the cache or a re-ask sees it.
+        text = redact(choice.message.content, [self._key])
+        return Completion(text=text, usage=self._usage(reply.usage), backend=self.backend, model=self.model,
+                          latency_s=latency_s, top_logprobs=_top_logprobs(choice.logprobs))
 
-    def _usage(self, usage: dict[str, Any]) -> Usage:
-        prompt = int(usage.get("prompt_tokens") or 0)
-        completion = int(usage.get("completion_tokens") or 0)
+    def _usage(self, usage: OpenAIUsage | None) -> Usage:
+        prompt = count(usage.prompt_tokens) if usage else 0
+        completion = count(usage.completion_tokens) if usage else 0
         # A custom server may reuse an OpenAI model name; only OpenAI's own prices are known.
         price = price_for(OPENAI_PRICES, self.model) if self.is_official and usage else None
         return Usage(prompt, completion, cost_usd(price, prompt, completion))
 
     def _name(self) -> str:
-        return f"openai:{self.model}" + ("" if self.is_official else f"@{self.base_url}")
+        return f"openai:{self.model}" + ("" if self.is_official else f"@{redact(self.base_url)}")
 
 
-def _top_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprobs, ...] | None:
+def is_loopback(host: str) -> bool:
+    """This machine: `localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _top_logprobs(logprobs: Any) -> tuple[TokenLogprobs, ...] | None:
     """`choices[0].logprobs.content[i]` (`token`, `logprob`, `top_logprobs`: [{token, logprob}]);
     None when the server sent none or sent something else (then the caller parses the text)."""
-    content = (choice.get("logprobs") or {}).get("content")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list) or not content:
         return None
     try:
         return tuple(TokenLogprobs(str(p["token"]), float(p["logprob"]),
                                    {str(t["token"]): float(t["logprob"]) for t in p.get("top_logprobs") or []})
                      for p in content)
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None

@@ -85,7 +85,7 @@ def make_client(spec: str | BackendSpec, settings: ClientSettings, *,
         from .openai_compat import OpenAICompatBackend
 
         return OpenAICompatBackend(parsed.model, parsed.base_url, timeout_s=settings.timeout_s,
-                                   concurrency=settings.concurrency)
+                                   concurrency=settings.concurrency, allow_plain_http=settings.allow_plain_http)
     if parsed.backend == "anthropic":
         from .anthropic_backend import AnthropicBackend
 
