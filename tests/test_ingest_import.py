@@ -67,8 +67,9 @@ def test_no_planted_value_survives_in_any_file(imported):
     planted = corpus.planted
     assert len(planted) >= 200
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "scenarios.jsonl",
-                                       "stats.json", "manifest.json"}
+    # no scenarios.jsonl: imported conversations have no scenario (only a synthetic mix brings them)
+    assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "stats.json",
+                                       "manifest.json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
         compact = re.sub(r"\s", "", text)
@@ -248,13 +249,13 @@ def test_mix_with_synthetic_rows(imported, tmp_path):
     result = import_transcripts(out, corpus_options(corpus.files, mix_synthetic=synthetic, synthetic_share=0.5),
                                 engine=shared_engine(), progress=False)
     stats = result.stats
-    assert stats["source"] == "mixed" and read_json(out / "manifest.json")["holds_imported"] is True
+    assert stats.source == "mixed" and read_json(out / "manifest.json")["holds_imported"] is True
     for name in SPLITS:
         rows = read_jsonl(out / f"{name}.jsonl")
         sources = [r["source"] for r in rows]
         imported_n, synthetic_n = sources.count("imported"), sources.count("synthetic")
         available = len(read_jsonl(synthetic / f"{name}.jsonl"))
-        assert synthetic_n == min(imported_n, available) and stats["by_source"][name] == {
+        assert synthetic_n == min(imported_n, available) and stats.by_source[name] == {
             "imported": imported_n, "synthetic": synthetic_n}
     assert read_jsonl(out / "scenarios.jsonl") == read_jsonl(synthetic / "scenarios.jsonl")
 

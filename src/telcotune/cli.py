@@ -118,11 +118,11 @@ def import_cmd(
         for name, detected in result.formats.items():
             err_console.print(f"import: {name} read as {detected}", highlight=False)
     stats = result.stats
-    typer.echo(format_report(stats["redaction"]))
-    splits = ", ".join(f"{name} {n}" for name, n in stats["splits"].items())
+    typer.echo(format_report(stats.redaction))
+    splits = ", ".join(f"{name} {n}" for name, n in stats.splits.items())
     done = "checked, nothing written" if check_only else ("current, skipped" if result.skipped else f"written to {out}")
-    typer.echo(f"{stats['imported']['kept']} of {stats['imported']['read']} conversations imported "
-               f"({stats['rejects']['total']} rejected; {splits}): {done}")
+    typer.echo(f"{stats.imported.kept} of {stats.imported.read} conversations imported "
+               f"({stats.rejects.total} rejected; {splits}): {done}")
 
 
 @app.command("run")
