@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telcotune.ingest.formats import parse_columns  # noqa: E402
 from telcotune.ingest.options import ImportOptions  # noqa: E402
 from telcotune.ingest.stage import import_transcripts  # noqa: E402
-from telcotune.privacy.config import PrivacyConfig  # noqa: E402
+from telcotune.config import PrivacyConfig  # noqa: E402
 from telcotune.privacy.engine import build_engine  # noqa: E402
 from tests.transcript_corpus import CSV_COLUMNS, OPERATOR_PATTERNS, write_corpus  # noqa: E402
 

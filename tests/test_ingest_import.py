@@ -22,7 +22,7 @@ from telcotune.ingest.roles import normalize, role_table
 from telcotune.ingest.split import assign_group_splits, parse_split
 from telcotune.ingest.stage import import_transcripts
 from telcotune.ingest.transcript import Transcript, Turn
-from telcotune.privacy.config import PrivacyConfig
+from telcotune.config import PrivacyConfig
 from telcotune.privacy.engine import PrivacyEngine
 from telcotune.privacy.onprem import holds_imported
 from telcotune.privacy.verify import RedactionError

@@ -13,7 +13,7 @@ import pytest
 
 from telcotune.errors import ConfigError
 from telcotune.fsio import write_jsonl
-from telcotune.privacy.config import PrivacyConfig
+from telcotune.config import PrivacyConfig
 from telcotune.privacy.engine import build_engine
 from telcotune.privacy.pseudonymize import Pseudonyms, canonical
 from telcotune.privacy.redact import Redactor
