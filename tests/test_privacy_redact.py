@@ -170,3 +170,7 @@ def test_import_runs_with_the_network_unreachable(tmp_path):
     assert len(rows) == len(corpus.conversations)
     text = "\n".join(p.read_text() for p in out.iterdir())
     assert not [v for v in corpus.planted if v in text]
+    # nor in any cache the libraries or telcotune may have written (HOME, XDG cache, TELCOTUNE_CACHE)
+    cached = "\n".join(p.read_bytes().decode("utf-8", errors="replace") for p in tmp_path.rglob("*")
+                       if p.is_file() and not p.is_relative_to(out) and not p.is_relative_to(tmp_path / "src"))
+    assert not [v for v in corpus.planted if v in cached]
