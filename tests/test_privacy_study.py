@@ -171,3 +171,76 @@ def test_a_loopback_judge_is_accepted_and_scenario_criteria_are_skipped(imported
         run_evaluate(data, sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), eval_cfg, remote, allow_remote=True)
         assert server.calls == 2 * 3 * 3
         assert sorted(isolated_cache.rglob("*.json")) == before
+
+
+@pytest.mark.slow  # trains, answers and reports on the embedded model
+def test_run_with_data_source_imports_trains_evaluates_and_reports(tmp_path, embedded_cache):
+    import subprocess
+    import sys
+
+    import yaml
+
+    corpus = write_corpus(tmp_path / "src")
+    config = {
+        "name": "real",
+        "data": {"source": {"path": [str(p) for p in corpus.files], "group_by": "customer_id",
+                            "columns": dict(item.split("=") for item in CSV_COLUMNS.split(",")),
+                            "split": {"train": 0.6, "val": 0.2, "test": 0.2},
+                            "privacy": {"patterns": OPERATOR_PATTERNS}}},
+        "train": {"max_steps": 2, "batch_size": 2, "max_length": 192, "eval_every": 2, "save_every": 2,
+                  "max_val_examples": 4},
+        "sweep": {"runs": [{"name": "r4-qv", "r": 4, "targets": "qv"}]},
+        "eval": {"prompts": ["test"], "limit": 2, "max_new_tokens": 8, "bootstrap": 20},
+        "judges": {"panel": ["rubric"]},
+        "energy": {"meter": "none"},
+    }
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(config))
+    env = {**__import__("os").environ, "TELCOTUNE_CACHE": str(embedded_cache)}
+    out = subprocess.run([sys.executable, "-m", "telcotune", "run", "--config", str(tmp_path / "study.yaml"),
+                          "--workdir", str(tmp_path / "study"), "--quiet"],
+                         capture_output=True, text=True, timeout=1200, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    study = tmp_path / "study"
+    manifest = read_json(study / "data" / "manifest.json")
+    assert manifest["stage"] == "import" and manifest["holds_imported"] is True
+    assert (study / "sweep" / "r4-qv" / "adapter").is_dir() and (study / "eval" / "ranking.json").is_file()
+    assert read_json(study / "eval" / "manifest.json")["prompts_without_scenario"] == 2
+    assert "prompts have no scenario (imported conversations)" in out.stderr
+    report = (study / "report" / "report.md").read_text()
+    assert "The data were imported from real support transcripts" in report
+    redaction = read_json(study / "data" / "stats.json")["redaction"]
+    section = report[report.index("Personal data redacted"):]
+    for entity in ("PHONE", "IMEI", "IBAN", "EMAIL", "ACCOUNT"):
+        n = redaction["entities"][entity]
+        assert n > 0 and re.search(rf"\|\s*{entity}\s*\|\s*{n}\s*\|", section), entity
+    assert "names of people were not checked" in section.lower()
+    assert _planted_in(corpus, study) == []
+    assert not [v for v in corpus.planted if v in out.stdout + out.stderr]
+
+
+def test_the_report_says_the_data_were_imported_and_shows_redaction_counts(imported):
+    from telcotune.artifacts.data import DataStats
+    from telcotune.artifacts.io import read_record
+    from telcotune.report.blocks import Note, Table, Text
+    from telcotune.report.sections import data as section
+
+    corpus, folder = imported
+    stats = read_record(folder / "stats.json", DataStats)
+    blocks = section._overview(stats) + section._redaction(stats) + section._rejects(stats)
+    texts = " ".join(b.text for b in blocks if isinstance(b, (Text, Note)))
+    assert "imported from real support transcripts: chats.jsonl (openai, 17 conversations)" in texts
+    assert "split by group" in texts and "names of people were not checked" in texts.lower()
+    assert "scenario-based criteria" in texts
+    table = next(b for b in blocks if isinstance(b, Table) and b.columns[:3] == ("entity", "spans replaced",
+                                                                               "distinct values"))
+    rows = {row[0]: row[1:] for row in table.rows}
+    report = stats.redaction
+    assert set(rows) == set(report.entities_checked)
+    for entity, (total, distinct, *per_split) in rows.items():
+        assert int(total) == report.entities.get(entity, 0) and int(distinct) == report.distinct_values.get(entity, 0)
+        assert sum(map(int, per_split)) == int(total)
+    assert int(rows["PHONE"][0]) > 0
+    rejects = next(b for b in blocks if isinstance(b, Table) and b.columns[0] == "reason")
+    assert rejects.columns[2] == "share of read"
+    rendered = repr(blocks)
+    assert not [v for v in corpus.planted if v in rendered]
