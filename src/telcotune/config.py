@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
@@ -100,7 +99,18 @@ DEFAULT_PHONE_REGIONS = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IN")
 Canada shares the US plan). Set `phone_regions` to the operator's countries: each costs a pass."""
 BUILTIN_ENTITIES = ("PHONE", "IMEI", "ICCID", "IMSI", "IBAN", "CARD", "EMAIL", "IP", "MAC", "ADDRESS",
                     "PERSON", "SIM_CODE")
-_ENTITY_NAME = regex.compile(r"[A-Z][A-Z0-9_]{0,31}")
+_ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+
+
+def _privacy_module(name: str):
+    """A module of the `privacy` extra (regex, phonenumbers), imported when a privacy setting is
+    checked: the rest of the schema does not need the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ValueError(f"needs the privacy extra ({name} is missing): pip install 'telcotune[privacy]'") from None
 
 
 class PrivacyConfig(Section):
@@ -121,6 +131,7 @@ class PrivacyConfig(Section):
                 raise ValueError(f"{name!r}: entity names are upper case letters, digits and _ (e.g. ACCOUNT)")
             if name in BUILTIN_ENTITIES:
                 raise ValueError(f"{name!r} is a built-in entity; choose another name")
+            regex = _privacy_module("regex")  # Presidio compiles patterns with `regex`, not `re`
             try:
                 compiled = regex.compile(pattern)
             except regex.error as exc:
@@ -132,8 +143,7 @@ class PrivacyConfig(Section):
     @field_validator("phone_regions")
     @classmethod
     def _check_regions(cls, regions: list[str]) -> list[str]:
-        import phonenumbers
-
+        phonenumbers = _privacy_module("phonenumbers")
         unknown = [r for r in regions if r.upper() not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             raise ValueError(f"unknown phone regions {unknown} (ISO 3166 alpha-2 codes such as GB, US)")
