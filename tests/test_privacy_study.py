@@ -244,3 +244,32 @@ def test_the_report_says_the_data_were_imported_and_shows_redaction_counts(impor
     assert rejects.columns[2] == "share of read"
     rendered = repr(blocks)
     assert not [v for v in corpus.planted if v in rendered]
+
+
+def test_run_imports_with_a_synthetic_mix(tmp_path, monkeypatch):
+    from telcotune import pipeline
+    from telcotune.ingest import stage as stage_module
+    from telcotune.paths import StudyPaths
+
+    from .test_data_glossary import small_glossary, write_glossary
+
+    monkeypatch.setattr(stage_module, "build_engine", lambda cfg: shared_engine())
+    corpus = write_corpus(tmp_path / "src")
+    cfg = ExperimentConfig.model_validate({"data": {
+        "glossary": str(write_glossary(tmp_path, small_glossary())), "per_scenario": 4, "seed": 2,
+        "source": {"path": [str(corpus.files[0])], "group_by": "customer_id", "mix_synthetic": True,
+                   "synthetic_share": 0.25, "privacy": {"patterns": OPERATOR_PATTERNS}}}})
+    paths = StudyPaths(tmp_path / "study")
+    pipeline._data(cfg, paths, progress=False)
+    assert read_json(paths.synthetic / "manifest.json")["stage"] == "data"
+    data = read_json(paths.data / "manifest.json")
+    assert data["stage"] == "import" and data["holds_imported"] is True and data["source"] == "mixed"
+    stats = read_json(paths.data / "stats.json")
+    assert stats["synthetic"]["share"] == 0.25 and sum(stats["synthetic"]["added"].values()) > 0
+    rows = [json.loads(line) for name in ("train", "val", "test") for line in (paths.data / f"{name}.jsonl").open()]
+    assert {r["source"] for r in rows} == {"imported", "synthetic"}
+    assert all(r["scenario_id"] for r in rows if r["source"] == "synthetic")
+    assert (paths.data / "scenarios.jsonl").is_file()
+    stamp = (paths.data / "manifest.json").stat().st_mtime_ns
+    pipeline._data(cfg, paths, progress=False)  # both stages current: nothing is redone
+    assert (paths.data / "manifest.json").stat().st_mtime_ns == stamp

@@ -52,8 +52,7 @@ def check_study_backends(cfg: ExperimentConfig) -> None:
 def _data(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .data.stage import run_data_stage
 
-    source = cfg.data.source
-    if source is not None:
+    if cfg.data.source is not None:
         return _import(cfg, paths, progress)
     stats = run_data_stage(cfg.data, paths.data, energy=cfg.energy, progress=progress,
                            trust_remote_code=cfg.model.trust_remote_code)
@@ -74,10 +73,10 @@ def _import(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
         console.print(f"data: {stats.conversations} synthetic conversations to mix in, in {paths.synthetic}")
     options = options_from_config(source, cfg.data.seed, paths.synthetic if source.mix_synthetic else None)
     result = import_transcripts(paths.data, options, progress=progress)
-    stats, report = result.stats, result.stats.redaction
-    console.print(f"data: {stats.imported.kept} of {stats.imported.read} conversations imported "
-                  f"({'current, skipped' if result.skipped else 'redacted'}: {report.conversations_affected} "
-                  f"had personal data replaced), splits {stats.splits}")
+    stats = result.stats
+    console.print(f"data: {stats.imported.kept} of {stats.imported.read} conversations imported, "
+                  f"{stats.redaction.conversations_affected} with personal data replaced"
+                  f"{' (current, skipped)' if result.skipped else ''}; splits {stats.splits}")
 
 
 def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
