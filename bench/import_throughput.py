@@ -38,9 +38,9 @@ def main() -> None:
         started = time.perf_counter()
         stats = import_transcripts(None, options, engine=engine, check_only=True, progress=False).stats
         elapsed_s = time.perf_counter() - started
-    n = stats["imported"]["read"]
-    report = stats["redaction"]
-    spans = sum(report["entities"].values()) + sum(report["rejected"]["entities"].values())
+    n = stats.imported.read
+    report = stats.redaction
+    spans = sum(report.entities.values()) + sum(report.rejected.entities.values())
     print(f"engine built in {build_s:.1f} s")
     print(f"{n} conversations ({spans} redacted spans) read, redacted, split and verified in {elapsed_s:.1f} s: "
           f"{n / elapsed_s:.1f} conversations/s")
