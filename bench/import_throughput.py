@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telcotune.ingest.formats import parse_columns  # noqa: E402
 from telcotune.ingest.options import ImportOptions  # noqa: E402
 from telcotune.ingest.stage import import_transcripts  # noqa: E402
-from telcotune.privacy.config import PrivacyConfig  # noqa: E402
+from telcotune.config import PrivacyConfig  # noqa: E402
 from telcotune.privacy.engine import build_engine  # noqa: E402
 from tests.transcript_corpus import CSV_COLUMNS, OPERATOR_PATTERNS, write_corpus  # noqa: E402
 
@@ -38,9 +38,9 @@ def main() -> None:
         started = time.perf_counter()
         stats = import_transcripts(None, options, engine=engine, check_only=True, progress=False).stats
         elapsed_s = time.perf_counter() - started
-    n = stats["imported"]["read"]
-    report = stats["redaction"]
-    spans = sum(report["entities"].values()) + sum(report["rejected"]["entities"].values())
+    n = stats.imported.read
+    report = stats.redaction
+    spans = sum(report.entities.values()) + sum(report.rejected.entities.values())
     print(f"engine built in {build_s:.1f} s")
     print(f"{n} conversations ({spans} redacted spans) read, redacted, split and verified in {elapsed_s:.1f} s: "
           f"{n / elapsed_s:.1f} conversations/s")

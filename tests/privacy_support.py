@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from telcotune.privacy.config import PrivacyConfig
+from telcotune.config import PrivacyConfig
 from telcotune.privacy.engine import PrivacyEngine, build_engine
 
 from .transcript_corpus import OPERATOR_PATTERNS

@@ -22,7 +22,7 @@ from telcotune.ingest.roles import normalize, role_table
 from telcotune.ingest.split import assign_group_splits, parse_split
 from telcotune.ingest.stage import import_transcripts
 from telcotune.ingest.transcript import Transcript, Turn
-from telcotune.privacy.config import PrivacyConfig
+from telcotune.config import PrivacyConfig
 from telcotune.privacy.engine import PrivacyEngine
 from telcotune.privacy.onprem import holds_imported
 from telcotune.privacy.verify import RedactionError
@@ -53,9 +53,21 @@ def corpus_options(files, **overrides) -> ImportOptions:
 def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("import")
     corpus = write_corpus(root / "src")
-    result = import_transcripts(root / "out", corpus_options(corpus.files), engine=shared_engine(), progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # the import's own cache folder, grepped below
+        mp.setenv("TELCOTUNE_CACHE", str(root / "cache"))
+        result = import_transcripts(root / "out", corpus_options(corpus.files), engine=shared_engine(), progress=False)
     rows = {name: read_jsonl(root / "out" / f"{name}.jsonl") for name in SPLITS}
     return corpus, root / "out", result, rows
+
+
+def planted_in(corpus, folder) -> list[str]:
+    """Planted values found in any file under `folder`, also with their spaces removed."""
+    found = []
+    for path in (p for p in folder.rglob("*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        compact = re.sub(r"\s", "", text)
+        found += [v for v in corpus.planted if v in text or re.sub(r"\s", "", v) in compact]
+    return found
 
 
 def all_rows(rows):
@@ -66,16 +78,22 @@ def test_no_planted_value_survives_in_any_file(imported):
     corpus, out, result, _ = imported
     planted = corpus.planted
     assert len(planted) >= 200
+    per_format = {name: sum(len({identity(*slot) for _, text in c.turns for slot in SLOT.findall(text)})
+                            for c in corpus.conversations if c.origin[0] == name)
+                  for name in ("chats.jsonl", "sharegpt.json", "tickets.csv")}
+    assert all(n >= 50 for n in per_format.values()), per_format  # every format carries its share
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "scenarios.jsonl",
-                                       "stats.json", "manifest.json"}
+    # no scenarios.jsonl: imported conversations have no scenario (only a synthetic mix brings them)
+    assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "stats.json",
+                                       "manifest.json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
         compact = re.sub(r"\s", "", text)
         survivors = [v for v in planted if v in text or re.sub(r"\s", "", v) in compact]
         assert survivors == [], f"{path.name} still holds {len(survivors)} planted values"
         assert not [c for c in corpus.customer_ids if c in text]  # group keys are not written either
-    assert not list(out.parent.glob(".out.importing*"))
+    assert not list(out.parent.glob(".out.*"))  # the import's temporary folder is gone
+    assert planted_in(corpus, out.parent / "cache") == []
 
 
 def template_turns(conversation, speakers):
@@ -120,6 +138,7 @@ def test_every_telecom_word_survives(imported):
     expected_text = "\n".join(SLOT.sub(" ", t["content"]) for c in corpus.conversations
                               for t in template_turns(c, speakers_of(c)))
     output_text = "\n".join(re.sub(PLACEHOLDER, " ", m["content"]) for r in by_origin.values() for m in r["messages"][1:])
+    assert len(set(TELECOM_WORDS)) >= 50
     for word in TELECOM_WORDS:
         assert expected_text.count(word) > 0, f"{word!r} is not in the corpus"
         assert output_text.count(word) == expected_text.count(word), f"{word!r} was redacted"
@@ -248,13 +267,13 @@ def test_mix_with_synthetic_rows(imported, tmp_path):
     result = import_transcripts(out, corpus_options(corpus.files, mix_synthetic=synthetic, synthetic_share=0.5),
                                 engine=shared_engine(), progress=False)
     stats = result.stats
-    assert stats["source"] == "mixed" and read_json(out / "manifest.json")["holds_imported"] is True
+    assert stats.source == "mixed" and read_json(out / "manifest.json")["holds_imported"] is True
     for name in SPLITS:
         rows = read_jsonl(out / f"{name}.jsonl")
         sources = [r["source"] for r in rows]
         imported_n, synthetic_n = sources.count("imported"), sources.count("synthetic")
         available = len(read_jsonl(synthetic / f"{name}.jsonl"))
-        assert synthetic_n == min(imported_n, available) and stats["by_source"][name] == {
+        assert synthetic_n == min(imported_n, available) and stats.by_source[name] == {
             "imported": imported_n, "synthetic": synthetic_n}
     assert read_jsonl(out / "scenarios.jsonl") == read_jsonl(synthetic / "scenarios.jsonl")
 

@@ -13,10 +13,11 @@ import pytest
 
 from telcotune.errors import ConfigError
 from telcotune.fsio import write_jsonl
-from telcotune.privacy.config import PrivacyConfig
+from telcotune.config import PrivacyConfig
 from telcotune.privacy.engine import build_engine
 from telcotune.privacy.pseudonymize import Pseudonyms, canonical
 from telcotune.privacy.redact import Redactor
+from telcotune.artifacts.io import to_json
 from telcotune.privacy.report import NAMES_NOT_CHECKED, format_report, redaction_report
 from telcotune.privacy.verify import RedactionError, scan_rows, verify_files
 
@@ -76,12 +77,12 @@ def test_report_has_counts_only(redactor):
     a = redactor.redact(["IMEI 490154203237518 and +44 7911 123456"])
     b = redactor.redact(["nothing here"])
     report = redaction_report({"train": [a, b], "val": []}, entities=shared_engine().entities, ner_model=None)
-    assert report["conversations"] == 2 and report["conversations_affected"] == 1
-    assert report["entities"] == {"IMEI": 1, "PHONE": 1}
-    assert report["per_split"]["train"]["entities"] == {"IMEI": 1, "PHONE": 1}
-    assert report["per_split"]["val"]["conversations"] == 0
-    assert report["names_checked"] is False and report["notes"] == [NAMES_NOT_CHECKED]
-    blob = json.dumps(report) + format_report(report)
+    assert report.conversations == 2 and report.conversations_affected == 1
+    assert report.entities == {"IMEI": 1, "PHONE": 1}
+    assert report.per_split["train"].entities == {"IMEI": 1, "PHONE": 1}
+    assert report.per_split["val"].conversations == 0
+    assert report.names_checked is False and report.notes == [NAMES_NOT_CHECKED]
+    blob = to_json(report) + format_report(report)
     assert "490154203237518" not in blob and "7911" not in blob
     assert "names of people were not checked" in format_report(report)
 
@@ -116,7 +117,7 @@ def test_names_are_redacted_with_an_ner_model(tmp_path):
                                       "Hello Maria Lopez, Tom here."])
     assert result.texts == ("Hi, I'm <PERSON_1> from London, my phone <PHONE_1>.", "Hello <PERSON_1>, <PERSON_2> here.")
     report = redaction_report({"train": [result]}, entities=engine.entities, ner_model=engine.config.ner_model)
-    assert report["names_checked"] is True and report["notes"] == [] and "PERSON" in report["entities_checked"]
+    assert report.names_checked is True and report.notes == [] and "PERSON" in report.entities_checked
 
 
 def test_a_missing_ner_model_is_an_error_not_a_download(tmp_path):
@@ -169,3 +170,7 @@ def test_import_runs_with_the_network_unreachable(tmp_path):
     assert len(rows) == len(corpus.conversations)
     text = "\n".join(p.read_text() for p in out.iterdir())
     assert not [v for v in corpus.planted if v in text]
+    # nor in any cache the libraries or telcotune may have written (HOME, XDG cache, TELCOTUNE_CACHE)
+    cached = "\n".join(p.read_bytes().decode("utf-8", errors="replace") for p in tmp_path.rglob("*")
+                       if p.is_file() and not p.is_relative_to(out) and not p.is_relative_to(tmp_path / "src"))
+    assert not [v for v in corpus.planted if v in cached]

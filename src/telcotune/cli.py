@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
+from .config import DEFAULT_PHONE_REGIONS, DataConfig, EvalConfig, JudgesConfig, ModelConfig, PrivacyConfig, field_help
 from .errors import TelcotuneError
-from .privacy.config import DEFAULT_PHONE_REGIONS, PrivacyConfig
 from .serve.limits import ServeLimits, option_help
 
 app = typer.Typer(
@@ -118,11 +117,11 @@ def import_cmd(
         for name, detected in result.formats.items():
             err_console.print(f"import: {name} read as {detected}", highlight=False)
     stats = result.stats
-    typer.echo(format_report(stats["redaction"]))
-    splits = ", ".join(f"{name} {n}" for name, n in stats["splits"].items())
+    typer.echo(format_report(stats.redaction))
+    splits = ", ".join(f"{name} {n}" for name, n in stats.splits.items())
     done = "checked, nothing written" if check_only else ("current, skipped" if result.skipped else f"written to {out}")
-    typer.echo(f"{stats['imported']['kept']} of {stats['imported']['read']} conversations imported "
-               f"({stats['rejects']['total']} rejected; {splits}): {done}")
+    typer.echo(f"{stats.imported.kept} of {stats.imported.read} conversations imported "
+               f"({stats.rejects.total} rejected; {splits}): {done}")
 
 
 @app.command("run")
@@ -222,6 +221,7 @@ def evaluate_cmd(
     batch_size: Optional[int] = typer.Option(None, help=field_help(EvalConfig, "batch_size")),
     include_base: Optional[bool] = typer.Option(None, "--include-base/--no-base", help=field_help(EvalConfig, "include_base")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML."),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="Let remote judges see a data folder of imported conversations (as data.source.allow_remote does); without it they are refused."),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
@@ -234,7 +234,7 @@ def evaluate_cmd(
                      batch_size=batch_size, include_base=include_base),
         "judges": {"panel": judge}, "model": {"spec": model}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
-                           glossary=cfg.data.glossary_path())
+                           glossary=cfg.data.glossary_path(), allow_remote=allow_remote or cfg.data.remote_allowed())
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")

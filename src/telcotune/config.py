@@ -97,6 +97,109 @@ class ClientSettings(Section):
 CLIENT_SETTINGS = frozenset(ClientSettings.model_fields)
 
 
+# ---------------------------------------------------------------- importing real transcripts
+
+DEFAULT_PHONE_REGIONS = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IN")
+"""National formats tried in this order (a number is read in the first region where it is valid;
+Canada shares the US plan). Set `phone_regions` to the operator's countries: each costs a pass."""
+BUILTIN_ENTITIES = ("PHONE", "IMEI", "ICCID", "IMSI", "IBAN", "CARD", "EMAIL", "IP", "MAC", "ADDRESS",
+                    "PERSON", "SIM_CODE")
+_ENTITY_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+
+
+def _privacy_module(name: str):
+    """A module of the `privacy` extra (regex, phonenumbers), imported when a privacy setting is
+    checked: the rest of the schema does not need the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ValueError(f"needs the privacy extra ({name} is missing): pip install 'telcotune[privacy]'") from None
+
+
+class PrivacyConfig(Section):
+    patterns: dict[str, str] = Field(default_factory=dict)
+    """Operator-defined entities, NAME: regular expression (e.g. ACCOUNT: 'ACC-\\d{8}'); each match becomes <NAME_n>."""
+    ner_model: str | None = None
+    """spaCy model (an installed package name or a folder) whose NER finds names of people; unset: names are not checked. Never downloaded."""
+    phone_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS))
+    """Regions (ISO 3166 alpha-2) whose national phone number formats are recognised."""
+    allow_list: list[str] = Field(default_factory=list)
+    """Values never redacted, besides the built-in well-known addresses (exact text, case-insensitive)."""
+
+    @field_validator("patterns")
+    @classmethod
+    def _check_patterns(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for name, pattern in patterns.items():
+            if not _ENTITY_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: entity names are upper case letters, digits and _ (e.g. ACCOUNT)")
+            if name in BUILTIN_ENTITIES:
+                raise ValueError(f"{name!r} is a built-in entity; choose another name")
+            regex = _privacy_module("regex")  # Presidio compiles patterns with `regex`, not `re`
+            try:
+                compiled = regex.compile(pattern)
+            except regex.error as exc:
+                raise ValueError(f"{name}: not a valid regular expression ({exc})") from None
+            if compiled.fullmatch(""):
+                raise ValueError(f"{name}: the pattern matches the empty string")
+        return patterns
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _check_regions(cls, regions: list[str]) -> list[str]:
+        phonenumbers = _privacy_module("phonenumbers")
+        unknown = [r for r in regions if r.upper() not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone regions {unknown} (ISO 3166 alpha-2 codes such as GB, US)")
+        return [r.upper() for r in regions]
+
+
+IMPORT_FORMATS = ("auto", "openai", "sharegpt", "csv")
+COLUMN_FIELDS = ("id", "order", "role", "text")
+SPEAKER_ROLES = ("user", "assistant", "system", "drop")
+
+
+class ImportSourceConfig(Section):
+    """Real support transcripts imported (and redacted on this machine) instead of generated
+    conversations, or beside them with `mix_synthetic` (`telcotune import` with these options)."""
+
+    path: list[str]
+    """Transcript files or folders (.jsonl, .json, .csv, .tsv); one path or a list."""
+    format: Literal["auto", "openai", "sharegpt", "csv"] = "auto"
+    """`auto` (detected per file), `openai` (messages), `sharegpt` (conversations) or `csv` (one row per turn, CSV or JSONL)."""
+    columns: dict[Literal["id", "order", "role", "text"], str] = Field(default_factory=dict)
+    """Per-turn column names (id, order, role, text) where they differ from conversation_id, turn|timestamp, role, text."""
+    role_map: dict[str, Literal["user", "assistant", "system", "drop"]] = Field(default_factory=dict)
+    """Speaker label -> role, over the built-in names (agent, customer, bot, operator, ...)."""
+    group_by: str | None = None
+    """Field or column whose value keeps conversations together in one split (ticket, customer or account id); unset: the conversation id."""
+    system_prompt: str | None = None
+    """System message for every conversation (text or a file); unset: the conversation's own, else the built-in one."""
+    mix_synthetic: bool = False
+    """Also generate synthetic conversations with this `data` section's settings (into the study's `synthetic/`) and mix them into each split."""
+    synthetic_share: float = Field(0.5, ge=0, lt=1)
+    """With mix_synthetic: share of each split made of synthetic rows."""
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    """Shares of train, val and test by conversations, whole groups only."""
+    allow_remote: bool = False
+    """Let remote backends (openai: without a loopback or private base URL, anthropic:, gemini:) generate for, judge or answer this study's imported data; off: they are refused."""
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    """Redaction: operator patterns, NER model, phone regions, allow list."""
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one transcript file or folder")
+        return value
+
+
 class DataConfig(ClientSettings):
     glossary: str = BUILTIN_GLOSSARY
     """Glossary YAML file, or `telecom` for the shipped 52-term glossary."""
@@ -114,9 +217,15 @@ class DataConfig(ClientSettings):
     """Share of conversations where the customer holds a misconception the assistant corrects."""
     max_turns: int = Field(4, ge=1, le=8)
     """Most customer turns in one conversation."""
+    source: ImportSourceConfig | None = None
+    """Import real transcripts instead of generating (`path`, `format`, `role_map`, `group_by`, ...); unset: generate."""
 
     def glossary_path(self) -> Path:
         return BUILTIN_GLOSSARY_FILE if self.glossary == BUILTIN_GLOSSARY else Path(self.glossary)
+
+    def remote_allowed(self) -> bool:
+        """Whether remote backends may see this study's imported data (`source.allow_remote`)."""
+        return self.source is not None and self.source.allow_remote
 
 
 class TrainConfig(Section):
@@ -331,10 +440,20 @@ def _resolve_files(cfg: ExperimentConfig, base: Path) -> None:
 
     if cfg.data.glossary != BUILTIN_GLOSSARY:
         cfg.data.glossary = pick(cfg.data.glossary)
+    source = cfg.data.source
+    if source is not None:
+        source.path = [pick(p) for p in source.path]
+        if source.system_prompt is not None and _could_be_path(source.system_prompt):
+            source.system_prompt = pick(source.system_prompt)
     if cfg.sweep.file:
         cfg.sweep.file = pick(cfg.sweep.file)
     cfg.eval.prompts = [p if p in TEST_SPLITS else pick(p) for p in cfg.eval.prompts]
     cfg.eval.knowledge.mcq = [pick(p) for p in cfg.eval.knowledge.mcq]
+
+
+def _could_be_path(value: str) -> bool:
+    """A system prompt is its text or a file: only a short single line may name a file."""
+    return len(value) < 1024 and "\n" not in value
 
 
 def _missing_files(cfg: ExperimentConfig) -> list[tuple[str, str, str, str]]:
@@ -342,6 +461,9 @@ def _missing_files(cfg: ExperimentConfig) -> list[tuple[str, str, str, str]]:
     missing = []
     if not cfg.data.glossary_path().is_file():
         missing.append(("data", "glossary", "data.glossary", cfg.data.glossary))
+    for i, p in enumerate(cfg.data.source.path if cfg.data.source else []):
+        if not Path(p).exists():
+            missing.append(("data", "source", f"data.source.path.{i}", p))
     if cfg.sweep.file and not Path(cfg.sweep.file).is_file():
         missing.append(("sweep", "file", "sweep.file", cfg.sweep.file))
     for i, p in enumerate(cfg.eval.prompts):

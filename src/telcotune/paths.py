@@ -4,7 +4,8 @@ file name by hand; every file one stage writes and another reads is named here.
     runs/<name>/
       config.json      the resolved experiment config
       data/            scenarios.jsonl, train/val/test(_ood).jsonl, rejects.jsonl, stats.json,
-                       energy.json, manifest.json
+                       energy.json, manifest.json (or an import's: no scenarios.jsonl unless mixed)
+      synthetic/       with `data.source.mix_synthetic`: the generated data folder mixed into data/
       sweep/<run>/     adapter/, checkpoint/, metrics.jsonl, metrics.json, energy.json, config.json,
                        manifest.json
       sweep/           sweep.json, sweep.csv, .tokenized-<key>.pt, manifest.json
@@ -180,6 +181,11 @@ class StudyPaths:
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    @property
+    def synthetic(self) -> Path:
+        """The generated data folder an import mixes in (`data.source.mix_synthetic`)."""
+        return self.root / "synthetic"
 
     @property
     def sweep(self) -> Path:

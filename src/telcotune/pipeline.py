@@ -20,6 +20,7 @@ def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
 
 def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True) -> StudyPaths:
     cfg = resolve_config(config_path, {})  # every section and sweep run validated before any work
+    check_study_backends(cfg)  # an imported study refuses remote backends before any work
     paths = study_paths(cfg, workdir)
     paths.root.mkdir(parents=True, exist_ok=True)
     write_record(paths.resolved_config, cfg)
@@ -33,12 +34,49 @@ def run_study(config_path: Path, workdir: Path | None = None, progress: bool = T
     return paths
 
 
+def check_study_backends(cfg: ExperimentConfig) -> None:
+    """With `data.source`, the study's data hold imported conversations: its generator (when
+    mixing) and its judges must be local unless `allow_remote`. (Answers always come from the
+    study's own model, loaded here.)"""
+    from .privacy.onprem import check_remote_allowed
+
+    source = cfg.data.source
+    if source is None:
+        return
+    uses = [(cfg.data.backend, "generate conversations")] if source.mix_synthetic else []
+    uses += [(spec, "judge answers") for spec in cfg.judges.panel]
+    for spec, purpose in uses:
+        check_remote_allowed(spec, holds_imported=True, allow_remote=cfg.data.remote_allowed(), purpose=purpose)
+
+
 def _data(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .data.stage import run_data_stage
 
+    if cfg.data.source is not None:
+        return _import(cfg, paths, progress)
     stats = run_data_stage(cfg.data, paths.data, energy=cfg.energy, progress=progress,
                            trust_remote_code=cfg.model.trust_remote_code)
     console.print(f"data: {stats.conversations} conversations, splits {stats.splits}")
+
+
+def _import(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
+    """`data.source`: import (and redact) the transcripts, after generating the synthetic rows
+    to mix in when asked."""
+    from .data.stage import run_data_stage
+    from .ingest.options import options_from_config
+    from .ingest.stage import import_transcripts
+
+    source = cfg.data.source
+    if source.mix_synthetic:
+        stats = run_data_stage(cfg.data, paths.synthetic, energy=cfg.energy, progress=progress,
+                               trust_remote_code=cfg.model.trust_remote_code)
+        console.print(f"data: {stats.conversations} synthetic conversations to mix in, in {paths.synthetic}")
+    options = options_from_config(source, cfg.data.seed, paths.synthetic if source.mix_synthetic else None)
+    result = import_transcripts(paths.data, options, progress=progress)
+    stats = result.stats
+    console.print(f"data: {stats.imported.kept} of {stats.imported.read} conversations imported, "
+                  f"{stats.redaction.conversations_affected} with personal data replaced"
+                  f"{' (current, skipped)' if result.skipped else ''}; splits {stats.splits}")
 
 
 def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
@@ -55,7 +93,7 @@ def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
-                 progress=progress, glossary=cfg.data.glossary_path())
+                 progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed())
 
 
 def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:

@@ -1,5 +1,6 @@
 """The data folder's records: conversation rows (train/val/test/test_ood.jsonl, and any prompt
-file in the same format) and stats.json (what the data set contains, and what it cost)."""
+file in the same format), import rejects, and stats.json (what the data set contains, what it
+cost, and for imported conversations what was redacted, in counts only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 from .io import Record
 
 Role = Literal["system", "user", "assistant"]
+Source = Literal["synthetic", "imported"]
 
 
 class Message(Record):
@@ -15,12 +17,21 @@ class Message(Record):
     content: str
 
 
+class RowOrigin(Record):
+    """Where an imported conversation came from: its file's name and position in it (never a
+    value of the conversation)."""
+
+    file: str
+    record: int
+    """1-based line, JSON array record, or first CSV row of the conversation."""
+
+
 class ConversationRow(Record):
     """One conversation: its messages (system prompt first) and where it came from."""
 
     id: str
     messages: list[Message]
-    source: Literal["synthetic", "imported"] = "synthetic"
+    source: Source = "synthetic"
     scenario_id: str | None = None
     """Synthetic rows: `<term>--<cause>--<context>`; imported rows have no scenario."""
     term: str | None = None
@@ -31,7 +42,10 @@ class ConversationRow(Record):
     misconception: str | None = None
     """The customer's misconception the assistant corrects, if the plan had one."""
     group: str | None = None
-    """Imported rows: the key (ticket, customer or account) that keeps them in one split."""
+    """Imported rows: an anonymous label of the group (ticket, customer or account) that keeps
+    them in one split; the group key itself is not written."""
+    origin: RowOrigin | None = None
+    """Imported rows: the source file and record."""
 
     def plain_messages(self) -> list[dict[str, str]]:
         return [m.model_dump() for m in self.messages]
@@ -50,6 +64,16 @@ class Distribution(Record):
     p50: float | None = None
     p90: float | None = None
     histogram: Histogram | None = None
+
+
+class ImportReject(Record):
+    """One rejects.jsonl row of an import: a reason code, never the conversation's text."""
+
+    id: str
+    source: Source = "imported"
+    origin: RowOrigin
+    reason: str
+    detail: str
 
 
 class Rejects(Record):
@@ -74,6 +98,58 @@ class BackendStats(Record):
     duration_s: float | None = None
 
 
+class RedactionCounts(Record):
+    """Redacted spans of some conversations, by entity type: counts only, never a value."""
+
+    conversations: int = 0
+    conversations_affected: int = 0
+    """Conversations with at least one span replaced."""
+    entities: dict[str, int] = {}
+    """Entity type (PHONE, IMEI, ...) -> spans replaced."""
+    distinct_values: dict[str, int] = {}
+    """Entity type -> distinct values replaced (counted per conversation)."""
+
+
+class RedactionReport(RedactionCounts):
+    """What the redactor replaced in an import: totals over the written splits, per split, and
+    for rejected conversations apart."""
+
+    per_split: dict[str, RedactionCounts]
+    rejected: RedactionCounts
+    entities_checked: list[str]
+    names_checked: bool
+    """False without an NER model: names of people were not looked for."""
+    ner_model: str | None = None
+    notes: list[str] = []
+
+
+class ImportedFile(Record):
+    file: str
+    format: str
+    """The format the file was read as (what `auto` chose)."""
+    conversations: int
+
+
+class ImportSummary(Record):
+    """What an import read and kept."""
+
+    read: int
+    kept: int
+    groups: int
+    files: list[ImportedFile]
+    normalization: dict[str, int]
+    """What was changed to make the conversations trainable (merged turns, cut greetings, ...)."""
+
+
+class SyntheticMixSummary(Record):
+    folder: str
+    share: float
+    added: dict[str, int]
+    """Split -> synthetic rows added."""
+    available: dict[str, int]
+    """Split -> synthetic rows the folder had."""
+
+
 class DataStats(Record):
     scenarios: int
     planned: int
@@ -92,3 +168,12 @@ class DataStats(Record):
     length_approx_tokens: Distribution
     backend: dict[str, BackendStats]
     """Generator spec -> its statistics."""
+    source: Literal["synthetic", "imported", "mixed"] = "synthetic"
+    """Where the rows came from: generated, imported, or imported with synthetic rows mixed in."""
+    by_source: dict[str, dict[str, int]] = {}
+    """Imports: split -> row source (`imported`, `synthetic`) -> rows."""
+    imported: ImportSummary | None = None
+    synthetic: SyntheticMixSummary | None = None
+    """Imports with `mix_synthetic`: the synthetic rows mixed in."""
+    redaction: RedactionReport | None = None
+    """Imports: the redaction report (counts per entity type and split, never values)."""

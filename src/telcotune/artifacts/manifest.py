@@ -30,6 +30,9 @@ class StageManifest(Record):
     machine: dict[str, str]
     started_at: str
     finished_at: str
+    holds_imported: bool = False
+    """A data folder with imported (real) conversations: only local backends may see it
+    (`privacy.onprem`)."""
 
     def extra(self, key: str) -> Any:
         return (self.model_extra or {}).get(key)

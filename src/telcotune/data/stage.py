@@ -52,7 +52,8 @@ def _check_ood_terms(glossary: Glossary, cfg: DataConfig) -> None:
 
 def data_fingerprint(cfg: DataConfig) -> str:
     """What the data stage's output depends on besides the glossary file itself."""
-    return hash_obj({"data": cfg.model_dump(mode="json", exclude=set(CLIENT_SETTINGS)),
+    # `source` (an import's options) is not the generator's business: a mix generates the same data.
+    return hash_obj({"data": cfg.model_dump(mode="json", exclude=set(CLIENT_SETTINGS) | {"source"}),
                      "prompt_version": PROMPT_VERSION})
 
 

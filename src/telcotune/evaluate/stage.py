@@ -25,8 +25,10 @@ from ..judge.factory import make_judge
 from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef
 from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
+from ..privacy.onprem import check_remote_allowed, holds_imported, may_cache
 from ..rate.human import human_sections, load_ratings
 from .answers import AnswerJob, answer_runs, read_answers
+from ..judge.base import JudgeContext
 from .judging import JudgeRun, contexts, run_judge
 from .prompt_sets import load_prompts
 from .ranking import build_ranking, leaderboard_rows, write_ranking
@@ -45,8 +47,12 @@ def _term_groups(scenarios: list[dict]) -> list[list[str]]:
     return list(seen.values())
 
 
+SCENARIOS_SKIPPED = ("the rubric's term and steps criteria, the semantic judge's steps and the LLM judges' "
+                     "reference information are skipped for them")
+
+
 def _inputs(data: DataPaths, runs: list[FinishedRun], prompts_files: list[Path], base: Path) -> dict[str, str]:
-    files = [data.scenarios, *prompts_files]
+    files = [*([data.scenarios] if data.scenarios.is_file() else []), *prompts_files]
     for run in runs:
         files += [run.paths.adapter, run.paths.metrics]
     return hash_inputs(files, base=base)
@@ -86,12 +92,36 @@ def evaluated_runs(sweep_dir: Path) -> list[FinishedRun]:
     return runs
 
 
+def read_scenarios(data: DataPaths) -> list[dict]:
+    """The data folder's scenarios; none for imported conversations (no scenarios.jsonl)."""
+    return read_jsonl(data.scenarios) if data.scenarios.is_file() else []
+
+
+def _say_skipped(ctxs: list[JudgeContext]) -> int:
+    """Prompts without a scenario (imported conversations): said once, and counted."""
+    without = sum(c.scenario is None for c in ctxs)
+    if without:
+        console.print(f"evaluate: {without} of {len(ctxs)} prompts have no scenario (imported conversations): "
+                      f"{SCENARIOS_SKIPPED}", highlight=False)
+    return without
+
+
+def check_judges(data: DataPaths, panel: list[str], allow_remote: bool) -> bool:
+    """The on-premises rule for the judges of `data`; True when it holds imported conversations."""
+    imported = holds_imported(data.root)
+    for spec in panel:
+        check_remote_allowed(spec, holds_imported=imported, allow_remote=allow_remote, purpose="judge answers")
+    return imported
+
+
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE) -> Ranking:
-    """`glossary`: the study's glossary, for the knowledge step's glossary questions."""
+                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False) -> Ranking:
+    """`glossary`: the study's glossary, for the knowledge step's glossary questions.
+    `allow_remote`: remote judges may see a data folder of imported conversations."""
     paths = EvalPaths(Path(out))
     data = DataPaths(Path(data_dir))
+    imported = check_judges(data, judges_cfg.panel, allow_remote)  # before any work
     runs = evaluated_runs(sweep_dir)
     prompts = load_prompts(data.root, eval_cfg.prompts, eval_cfg.limit, eval_cfg.seed)
     prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
@@ -113,11 +143,14 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
         knowledge = _knowledge(model, runs, eval_cfg, glossary, data, paths, meter, progress)
 
-        scenarios = read_jsonl(data.scenarios)
+        scenarios = read_scenarios(data)
         ctxs = contexts(prompts, {row["id"]: row for row in scenarios})
+        without_scenario = _say_skipped(ctxs)
         judge_runs: dict[str, JudgeRun] = {}
         for spec in judges_cfg.panel:
-            judge = make_judge(spec, judges_cfg, _term_groups(scenarios), trust_remote_code=model.trust_remote_code)
+            # a remote judge's replies about imported conversations stay out of the on-disk cache
+            judge = make_judge(spec, judges_cfg, _term_groups(scenarios), trust_remote_code=model.trust_remote_code,
+                               use_cache=may_cache(spec, holds_imported=imported))
             judge_runs[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
 
         sets: dict[str, set[str]] = {}
@@ -131,7 +164,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
                                 human=human, ratings=ratings, knowledge=knowledge)
         write_ranking(paths, ranking, leaderboard_rows(ranking, runs))
         outputs = EVAL_OUTPUTS + (KNOWLEDGE_OUTPUTS if knowledge is not None else ())
-        stage.complete(outputs, extra={"model": model.spec, "judges": judges_cfg.panel})
+        stage.complete(outputs, extra={"model": model.spec, "judges": judges_cfg.panel,
+                                       "prompts_without_scenario": without_scenario})
     return ranking
 
 

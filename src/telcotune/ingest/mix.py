@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifacts.data import ConversationRow
+from ..artifacts.io import read_rows
+from ..errors import StageError
 from ..fsio import read_jsonl
 from ..manifest import read_manifest
 from ..paths import DataPaths
@@ -17,11 +20,12 @@ from .split import GROUP_SPLITS
 from .transcript import TranscriptError
 
 SYNTHETIC = "synthetic"
+DATA_STAGE = "data"
 
 
 @dataclass(frozen=True)
 class SyntheticMix:
-    rows: dict[str, list[dict[str, Any]]]
+    rows: dict[str, list[ConversationRow]]
     """Split -> the synthetic rows chosen for it."""
     scenarios: list[dict[str, Any]]
     """The synthetic folder's scenarios (the rubric judge reads them for synthetic prompts)."""
@@ -38,19 +42,19 @@ def load_synthetic(folder: Path, imported_per_split: dict[str, int], share: floa
         raise TranscriptError(f"--synthetic-share: {share} must be at least 0 and below 1")
     paths = DataPaths(Path(folder))
     manifest = read_manifest(paths.root)
-    if manifest is None or manifest.get("stage") != "data":
+    if manifest is None or manifest.stage != DATA_STAGE:
         raise TranscriptError(f"--mix-synthetic: {paths.root} is not a finished synthetic data folder "
                               "(no manifest.json from `telcotune data`)")
     rows, available = {}, {}
     for name in GROUP_SPLITS:
         path = paths.split(name)
         try:
-            pool = read_jsonl(path) if path.is_file() else []
-        except ValueError as exc:
+            pool = read_rows(path, ConversationRow) if path.is_file() else []
+        except StageError as exc:
             raise TranscriptError(f"--mix-synthetic: {exc}") from None
         available[name] = len(pool)
         want = min(len(pool), synthetic_count(imported_per_split.get(name, 0), share))
         chosen = sorted(random.Random(f"{seed}:{name}").sample(range(len(pool)), want))
-        rows[name] = [{**pool[i], "source": SYNTHETIC} for i in chosen]
+        rows[name] = [pool[i].model_copy(update={"source": SYNTHETIC}) for i in chosen]
     scenarios = read_jsonl(paths.scenarios) if paths.scenarios.is_file() else []
     return SyntheticMix(rows, scenarios, available)

@@ -1,5 +1,6 @@
-"""What an import is asked to do (`ImportOptions`), and the parsers that turn command-line
-strings into it (`--pattern NAME=REGEX`, `--system-prompt TEXT|FILE`, ...)."""
+"""What an import is asked to do (`ImportOptions`), from the command line's strings
+(`--pattern NAME=REGEX`, `--system-prompt TEXT|FILE`, ...) or from an experiment's
+`data.source` section."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..config import SplitConfig
+from ..config import ImportSourceConfig, PrivacyConfig, SplitConfig
 from ..errors import ConfigError
 from ..manifest import hash_obj
-from ..privacy.config import PrivacyConfig
 from .formats import Columns, parse_columns
-from .roles import parse_role_map
+from .roles import normal_label, parse_role_map
 from .split import parse_split
 
 
@@ -93,3 +93,13 @@ def options_from_cli(sources: list[Path], *, format: str, columns: list[str], ro
         group_by=group_by, system_prompt=system_prompt_text(system_prompt), mix_synthetic=mix_synthetic,
         synthetic_share=synthetic_share, split=parse_split(split), seed=seed,
         privacy=privacy_config(parse_patterns(patterns), ner_model, phone_regions, allow_list))
+
+
+def options_from_config(source: ImportSourceConfig, seed: int, mix_synthetic: Path | None) -> ImportOptions:
+    """`data.source` of a study; `mix_synthetic`: the study's synthetic data folder, when mixed."""
+    return ImportOptions(
+        sources=tuple(Path(p) for p in source.path), format=source.format, columns=Columns(**source.columns),
+        role_map={normal_label(speaker): role for speaker, role in source.role_map.items()},
+        group_by=source.group_by, system_prompt=system_prompt_text(source.system_prompt),
+        mix_synthetic=mix_synthetic, synthetic_share=source.synthetic_share, split=source.split, seed=seed,
+        privacy=source.privacy)

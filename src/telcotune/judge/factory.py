@@ -54,13 +54,14 @@ def _conversation(item) -> dict:
 
 
 def make_judge(spec: str, cfg: JudgesConfig, term_groups: list[list[str]], *,
-               trust_remote_code: bool = False) -> Judge:
+               trust_remote_code: bool = False, use_cache: bool = True) -> Judge:
     """`term_groups`: every glossary term with its expansion and aliases (the rubric counts
     telecom terms an answer brings in from outside its scenario). `trust_remote_code`: the
-    study's `model.trust_remote_code`, for a `local:` judge's model."""
+    study's `model.trust_remote_code`, for a `local:` judge's model. `use_cache`: an LLM
+    judge's replies go to the on-disk cache (not for remote judges of imported data)."""
     if spec == RUBRIC:
         return RubricPanelJudge(term_groups)
     if spec == SEMANTIC:
         return SemanticJudge()
-    client = build_client(spec, cfg, trust_remote_code=trust_remote_code)
+    client = build_client(spec, cfg, trust_remote_code=trust_remote_code, use_cache=use_cache)
     return LLMJudge(spec, client)

@@ -16,7 +16,7 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.language import Language
 
 from ..errors import ConfigError
-from .config import PrivacyConfig
+from ..config import PrivacyConfig
 from .recognizers import WELL_KNOWN_VALUES, Entry, build_entries
 from .spans import Match, Span, resolve
 

@@ -18,9 +18,6 @@ from ..errors import ConfigError
 from ..llm.spec import parse_spec
 from ..manifest import read_manifest
 
-HOLDS_IMPORTED = "holds_imported"
-"""The manifest key that marks a data folder with imported (real) conversations."""
-
 LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7",
 ))
@@ -65,9 +62,10 @@ def is_remote_spec(spec: str) -> bool:
 
 
 def holds_imported(data_dir: str | Path) -> bool:
-    """True when the data folder's manifest marks it as holding imported conversations."""
+    """True when the data folder's manifest marks it as holding imported conversations
+    (`StageManifest.holds_imported`)."""
     manifest = read_manifest(Path(data_dir))
-    return bool(manifest and manifest.get(HOLDS_IMPORTED))
+    return manifest is not None and manifest.holds_imported
 
 
 def _display(spec: str) -> str:

@@ -25,7 +25,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from .checksums import digits_of, luhn_valid, mcc_plausible
-from .config import PrivacyConfig
+from ..config import PrivacyConfig
 
 
 @dataclass(frozen=True)
