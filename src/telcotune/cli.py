@@ -137,7 +137,7 @@ def run_cmd(
     run_study(config, workdir, progress=not quiet)
 
 
-from .config import EnergyConfig as _EnergyConfig, TrainConfig as _TrainConfig  # noqa: E402
+from .config import EnergyConfig as _EnergyConfig, SweepConfig as _SweepConfig, TrainConfig as _TrainConfig  # noqa: E402
 from .config import KnowledgeConfig as _KnowledgeConfig  # noqa: E402
 
 
@@ -197,13 +197,18 @@ def sweep_cmd(
     max_steps: Optional[int] = typer.Option(None, help="Override every run's max_steps (quick trials)."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Train only this run (repeat, or a comma list)."),
     meter: Optional[str] = typer.Option(None, help=field_help(_EnergyConfig, "meter")),
+    executor: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "executor")),
+    ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
+    max_concurrent: Optional[int] = typer.Option(None, help=field_help(_SweepConfig, "max_concurrent")),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
-    """Train every LoRA configuration of a sweep, one after another; finished runs are skipped."""
+    """Train every LoRA configuration of a sweep (here one after another, or as Ray tasks); finished runs are skipped."""
     from .config import resolve_config
     from .train.commands import sweep_command
 
-    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter}})
+    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter},
+                                  "sweep": {"executor": executor, "ray_address": ray_address,
+                                            "max_concurrent": max_concurrent}})
     sweep_command(data, out, cfg, sweep, max_steps, only, progress=not quiet)
 
 

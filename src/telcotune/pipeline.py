@@ -47,7 +47,8 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .train.sweep import run_sweep
 
     rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.ref(),
-                     meter_factory=lambda: make_meter(cfg.energy), progress=progress)
+                     meter_factory=lambda: make_meter(cfg.energy), progress=progress, placement=cfg.sweep,
+                     energy=cfg.energy)
     console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
 
 
