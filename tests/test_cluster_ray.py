@@ -175,3 +175,28 @@ def test_cli_sweep_on_a_ray_cluster_reached_by_its_address(ray_head, data_dir, l
     assert done.returncode == 0, done.stderr
     assert "[2/2]" in done.stderr and "best val loss" in done.stderr
     assert_same_runs(local_sweep, out)
+
+
+def test_answering_on_ray_one_task_per_adapter_equals_local(in_process_ray, local_sweep, tiny_model_dir, tmp_path):
+    from telcotune.adapters import BASE_RUN
+    from telcotune.cluster.ray_answers import answer_on_ray
+    from telcotune.config import EnergyConfig, EvalConfig, ResourcesConfig
+    from telcotune.evaluate.answers import AnswerJob, answer_runs
+    from telcotune.evaluate.prompt_sets import EvalPrompt
+    from telcotune.paths import EvalPaths
+
+    prompts = [EvalPrompt(id=f"p{i}", set="test", reference="", scenario_id=None, misconception=None,
+                          messages=[{"role": "user", "content": f"My router {i} keeps dropping the line."}])
+               for i in range(2)]
+    jobs = [AnswerJob(BASE_RUN, None)] + [AnswerJob(r.name, local_sweep / r.name / "adapter") for r in RUNS]
+    cfg = EvalConfig(max_new_tokens=6)
+    model = ModelRef(str(tiny_model_dir))
+    local, remote = EvalPaths(tmp_path / "local"), EvalPaths(tmp_path / "ray")
+    answer_runs(model, jobs, prompts, cfg, local, progress=False)
+    summaries = answer_on_ray(model, jobs, prompts, cfg, remote, EnergyConfig(meter="none"),
+                              SweepConfig(executor="ray"), ResourcesConfig(), progress=False)
+    assert sorted(summaries) == sorted(j.run for j in jobs) and all(s.answers == 2 for s in summaries.values())
+    for job in jobs:
+        texts = [[(r["id"], r["answer"]) for r in map(json.loads, p.answers(job.run).read_text().splitlines())]
+                 for p in (local, remote)]
+        assert texts[0] == texts[1], job.run

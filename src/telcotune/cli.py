@@ -227,6 +227,8 @@ def evaluate_cmd(
     batch_size: Optional[int] = typer.Option(None, help=field_help(EvalConfig, "batch_size")),
     include_base: Optional[bool] = typer.Option(None, "--include-base/--no-base", help=field_help(EvalConfig, "include_base")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML."),
+    executor: Optional[str] = typer.Option(None, help="Where adapters answer: `local` or `ray` (one Ray task per adapter) [default: the config's sweep.executor]."),
+    ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
@@ -237,9 +239,10 @@ def evaluate_cmd(
     cfg = resolve_config(config, {
         "eval": dict(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs, max_new_tokens=max_new_tokens,
                      batch_size=batch_size, include_base=include_base),
-        "judges": {"panel": judge}, "model": {"spec": model}})
+        "judges": {"panel": judge}, "model": {"spec": model},
+        "sweep": {"executor": executor, "ray_address": ray_address}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
-                           glossary=cfg.data.glossary_path())
+                           glossary=cfg.data.glossary_path(), placement=cfg.sweep, resources=cfg.train.resources)
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")

@@ -56,7 +56,8 @@ def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
-                 progress=progress, glossary=cfg.data.glossary_path())
+                 progress=progress, glossary=cfg.data.glossary_path(), placement=cfg.sweep,
+                 resources=cfg.train.resources)
 
 
 def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:

@@ -12,7 +12,8 @@ from ..adapters import BASE_RUN
 from ..artifacts.io import read_record, read_rows
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
-from ..config import BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig
+from ..config import (BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig, ResourcesConfig,
+                      SweepConfig)
 from ..data.conversation import system_prompt_of
 from ..knowledge.record import KnowledgeResult
 from ..knowledge.runner import ScoringJob, run_knowledge
@@ -88,8 +89,10 @@ def evaluated_runs(sweep_dir: Path) -> list[FinishedRun]:
 
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE) -> Ranking:
-    """`glossary`: the study's glossary, for the knowledge step's glossary questions."""
+                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE,
+                 placement: SweepConfig | None = None, resources: ResourcesConfig | None = None) -> Ranking:
+    """`glossary`: the study's glossary, for the knowledge step's glossary questions. With
+    `placement.executor: ray` every adapter answers in a Ray task of its own (`resources` each)."""
     paths = EvalPaths(Path(out))
     data = DataPaths(Path(data_dir))
     runs = evaluated_runs(sweep_dir)
@@ -109,7 +112,13 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         jobs = [AnswerJob(r.name, r.paths.adapter) for r in runs]
         if eval_cfg.include_base:
             jobs.insert(0, AnswerJob(BASE_RUN, None))
-        inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
+        if placement is not None and placement.executor == "ray":
+            from ..cluster.ray_answers import answer_on_ray  # ray is imported only here
+
+            inference = answer_on_ray(model, jobs, prompts, eval_cfg, paths, energy_cfg or EnergyConfig(),
+                                      placement, resources or ResourcesConfig(), progress)
+        else:
+            inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
         answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
         knowledge = _knowledge(model, runs, eval_cfg, glossary, data, paths, meter, progress)
 
