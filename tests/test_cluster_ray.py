@@ -5,8 +5,11 @@ from its checkpoint; a failing run fails alone; a non-shared study folder ends t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -145,21 +148,34 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ray_head(tmp_path):
-    """A separate Ray cluster (`ray start --head`), stopped at the end."""
-    ray_bin = Path(sys.executable).with_name("ray")
+def ray_head():
+    """A separate Ray cluster (`ray start --head --block` in a process group of its own), stopped at
+    the end by signalling that group (never `ray stop`, which would stop every Ray on the machine)."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "RAY_ADDRESS": ""}
+    # a token of its own: the default ~/.ray/auth_token is shared with every other Ray on the machine
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "RAY_ADDRESS": "", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     temp = Path("/tmp") / f"ray-{port}"  # Ray's socket paths must stay short
-    started = subprocess.run([ray_bin, "start", "--head", "--num-cpus", "2", "--port", str(port),
-                              "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
-                             env=env, capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
+    head = subprocess.Popen([Path(sys.executable).with_name("ray"), "start", "--head", "--block", "--num-cpus", "2",
+                             "--port", str(port), "--include-dashboard=false", f"--temp-dir={temp}",
+                             "--disable-usage-stats"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
     try:
+        for line in head.stdout:  # up when it says so
+            if "Ray runtime started" in line:
+                break
+        assert head.poll() is None, "ray start --head exited"
         yield f"127.0.0.1:{port}", env
     finally:
-        subprocess.run([ray_bin, "stop", "--force"], env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}"},
-                       capture_output=True, timeout=120)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()
+        with contextlib.suppress(ProcessLookupError):  # anything of the group still there
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_cli_sweep_on_a_ray_cluster_reached_by_its_address(ray_head, data_dir, local_sweep, tiny_model_dir,
