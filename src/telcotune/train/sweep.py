@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from ..artifacts.io import write_record
 from ..artifacts.run import FinishedRun, RunMetrics, read_finished_run
@@ -153,6 +154,10 @@ def run_sweep(
                           progress, on_step)
     rows = summarize_sweep(sweep, runs, model.spec, data_dir, max_steps, failures)
     if failures:
+        table = Table("run", "why it failed", title=f"{len(failures)} of {len(pending)} run(s) failed")
+        for name, why in failures.items():
+            table.add_row(name, why)
+        console.print(table)
         raise SweepFailed(failures)
     return rows
 
