@@ -103,20 +103,28 @@ def test_ray_sweep_equals_local_in_a_shared_and_a_non_shared_study_folder(
         assert len(list((tmp_path / f"scratch-{run.name}").glob(f"*/*/{run.name}/manifest.json"))) == 1
 
 
-def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(
+def test_killed_workers_are_retried_and_resume_from_their_checkpoints(
         in_process_ray, data_dir, local_sweep, tiny_model_dir, tmp_path):
-    marker = tmp_path / "killed"
+    """A study folder the nodes do not share: r8-attn's worker dies and its node keeps the scratch
+    (it resumes from there); r4-qv's node is lost with its scratch (it resumes from the checkpoint
+    the driver kept). Both after step 3 of 4; the checkpoint is step 2's."""
+    markers, scratch = tmp_path / "killed", tmp_path / "scratch-{run}"
+    markers.mkdir()
 
-    def kill_once(name: str, step: int) -> None:  # after step 3; the checkpoint is step 2's
-        if name == "r4-qv" and step == 3 and not marker.exists():
+    def kill_once(name: str, step: int) -> None:
+        marker = markers / name
+        if step == 3 and not marker.exists():
             marker.write_text(str(os.getpid()))
+            if name == "r4-qv":
+                shutil.rmtree(str(scratch).format(run=name))
             os.kill(os.getpid(), signal.SIGKILL)
 
     out = data_dir.parent / "killed"
-    ray_sweep(data_dir, out, tiny_model_dir, on_step=kill_once, max_retries=1)
-    assert marker.exists()
-    metrics = json.loads((out / "r4-qv" / "metrics.json").read_text())
-    assert metrics["sessions"] == 2 and metrics["steps"] == 4  # resumed, not restarted
+    ray_sweep(data_dir, out, tiny_model_dir, on_step=kill_once, max_retries=1, scratch=str(scratch))
+    assert sorted(p.name for p in markers.iterdir()) == ["r4-qv", "r8-attn"]
+    for run in RUNS:
+        metrics = json.loads((out / run.name / "metrics.json").read_text())
+        assert metrics["sessions"] == 2 and metrics["steps"] == 4, run.name  # resumed, not restarted
     assert_same_runs(local_sweep, out)
 
 

@@ -9,7 +9,8 @@
   retried: that run fails alone, the others go on, and the failures are returned.
 - Storage: the study folder is used as is (every node sees it) unless `sweep.scratch` is set;
   then each task trains under the scratch folder of its node and ships the finished run's
-  files back, which the driver writes into the study folder atomically (`scratch.py`).
+  files back, which the driver writes into the study folder atomically, and sends each new
+  checkpoint to the driver, for a retry on a node without it (`scratch.py`).
 - Energy: each task makes its own meter; on a CPU node a machine-wide meter is apportioned by
   the run's CPU time (`energy/cpu_share.py`); `energy.meter: nvml` meters the task's GPUs.
 - Progress: one line per running run (its step) and the sweep's total; Ctrl-C cancels the tasks.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -104,8 +106,13 @@ def train_task(task: RunTask, tokenized: TokenizedData, data: dict[str, bytes] |
         scratch.place_data(layout.data_dir, data or {})
         run_dir, data_dir = layout.run(name), layout.data_dir
 
+        if scratch.checkpoint_step(run_dir) is None and (kept := ray.get(board.checkpoint.remote(name))):
+            scratch.place_checkpoint(run_dir, kept)
+
     def step_hook(step: int) -> None:
         board.update.remote(name, step)
+        if task.scratch is not None and scratch.checkpoint_step(run_dir) == step:  # one was just written
+            ray.get(board.keep_checkpoint.remote(name, scratch.collect_checkpoint(run_dir)))
         if on_step is not None:
             on_step(name, step)
 
@@ -116,16 +123,24 @@ def train_task(task: RunTask, tokenized: TokenizedData, data: dict[str, bytes] |
 
 @ray.remote(num_cpus=0)
 class StepBoard:
-    """The latest step of every running run, for the driver's progress lines."""
+    """On the driver's node: the latest step of every running run (for the progress lines) and,
+    when the study folder is not shared, every run's latest checkpoint (for a retried task)."""
 
     def __init__(self) -> None:
         self.steps: dict[str, int] = {}
+        self.checkpoints: dict[str, dict[str, bytes]] = {}
 
     def update(self, name: str, step: int) -> None:
         self.steps[name] = step
 
     def snapshot(self) -> dict[str, int]:
         return dict(self.steps)
+
+    def keep_checkpoint(self, name: str, files: dict[str, bytes]) -> None:
+        self.checkpoints[name] = files
+
+    def checkpoint(self, name: str) -> dict[str, bytes] | None:
+        return self.checkpoints.get(name)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -149,7 +164,9 @@ class _Driver:
         self.sweep, self.runs, self.placement, self.progress = sweep, runs, placement, progress
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         shared_data = None if placement.scratch is None else ray.put(scratch.data_files(data_dir))
-        self.tokenized, self.data, self.board = ray.put(tokenized), shared_data, StepBoard.remote()
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        self.tokenized, self.data = ray.put(tokenized), shared_data
+        self.board = StepBoard.options(scheduling_strategy=here).remote()
         self.remote = ray.remote(train_task)
         self.make = {}
         for run in runs:

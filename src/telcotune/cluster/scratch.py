@@ -4,8 +4,10 @@ run's files travel back to the driver.
 The scratch copy mirrors the study's layout (the sweep folder and the data folder at the same
 relative place), so the run's manifest, whose inputs are keyed by paths relative to the run
 folder, is the same file as when the run trains in the study folder itself. Only the finished
-run's files are shipped (adapter, metrics, energy, config, manifest); its checkpoint stays in
-the node's scratch, where a retried task on that node resumes from it.
+run's files are shipped (adapter, metrics, energy, config, manifest) into the study folder. Each
+new checkpoint is also sent to the driver, which keeps the latest one per run in memory: a
+retried task resumes from its node's scratch when the checkpoint is still there, else from the
+driver's copy (its node was lost).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsio import atomic_dir, write_bytes
+from ..fsio import atomic_dir, read_json, write_bytes
 from ..manifest import hash_obj
 from ..paths import DataPaths, RunPaths
 
@@ -53,6 +55,25 @@ def place_data(data_dir: Path, files: dict[str, bytes]) -> None:
         path = data_dir / name
         if not (path.is_file() and path.read_bytes() == content):
             write_bytes(path, content)
+
+
+def checkpoint_step(paths: RunPaths) -> int | None:
+    """The step of the run's checkpoint in this folder (None when there is none)."""
+    try:
+        return int(read_json(paths.checkpoint_state)["state"]["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def collect_checkpoint(paths: RunPaths) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(paths.checkpoint.iterdir()) if f.is_file()}
+
+
+def place_checkpoint(paths: RunPaths, files: dict[str, bytes]) -> None:
+    """A checkpoint shipped from the driver, for a retried task whose node lost its scratch."""
+    with atomic_dir(paths.checkpoint) as tmp:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
 
 
 def collect_run(paths: RunPaths) -> dict[str, bytes]:
