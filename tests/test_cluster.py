@@ -134,3 +134,26 @@ def test_nvml_meter_from_the_config_meters_only_the_visible_gpus(monkeypatch):
     with window(absent, "training") as w:
         pass
     assert w.reading.method == "missing" and "pynvml" in w.reading.missing_reason
+
+
+@pytest.mark.slow  # starts a Ray instance (about 10 s)
+def test_without_an_address_a_local_ray_is_started_for_the_block_and_shut_down_after(monkeypatch):
+    ray = pytest.importorskip("ray")
+    from telcotune.cluster.ray_sweep import ray_cluster
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert not ray.is_initialized()
+    with ray_cluster(None):
+        assert ray.is_initialized() and ray.get(ray.remote(lambda: 6 * 7).remote()) == 42
+    assert not ray.is_initialized()
+
+
+def test_a_run_no_node_can_hold_is_reported_instead_of_waiting_for_ever():
+    pytest.importorskip("ray")
+    from telcotune.cluster.ray_sweep import unplaceable
+
+    nodes = [{"CPU": 2.0, "memory": 8e9}, {"CPU": 8.0, "GPU": 1.0}]
+    assert unplaceable({"num_cpus": 4.0, "num_gpus": 1.0}, nodes) is None
+    assert unplaceable({"num_cpus": 1.0, "num_gpus": 0.0, "memory": 4_000_000_000}, nodes) is None
+    why = unplaceable({"num_cpus": 4.0, "num_gpus": 2.0}, nodes)
+    assert why == "asks for 4 CPU, 2 GPU (train.resources); the cluster's nodes have: 2 CPU, 0 GPU; 8 CPU, 1 GPU"

@@ -66,6 +66,20 @@ def task_options(resources: ResourcesConfig, cluster_has_gpus: bool) -> dict[str
     return options
 
 
+RAY_RESOURCE = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+
+
+def unplaceable(options: dict[str, Any], nodes: list[dict[str, float]]) -> str | None:
+    """Why no node of the cluster can ever run a task with these options (None when one can): Ray
+    would otherwise keep such a task pending for ever."""
+    wanted = {RAY_RESOURCE[k]: v for k, v in options.items() if k in RAY_RESOURCE and v}
+    if any(all(node.get(r, 0) >= v for r, v in wanted.items()) for node in nodes):
+        return None
+    asked = ", ".join(f"{v:g} {r}" for r, v in wanted.items())
+    largest = "; ".join(", ".join(f"{node.get(r, 0):g} {r}" for r in wanted) for node in nodes) or "no node"
+    return f"asks for {asked} (train.resources); the cluster's nodes have: {largest}"
+
+
 @dataclass(frozen=True)
 class RunTask:
     """What one task needs to train one run (pickled to the worker)."""
@@ -160,7 +174,11 @@ def train_on_ray(data_dir: Path, sweep: SweepPaths, runs: list[SweepRun], model:
 
 
 class _Driver:
-    def __init__(self, data_dir, sweep, runs, model, tokenized, placement, energy, progress, on_step):
+    """Submits the runs (at most max_concurrent at once), shows their progress, collects them."""
+
+    def __init__(self, data_dir: Path, sweep: SweepPaths, runs: list[SweepRun], model: ModelRef,
+                 tokenized: TokenizedData, placement: SweepConfig, energy: EnergyConfig, progress: bool,
+                 on_step: Callable[[str, int], None] | None):
         self.sweep, self.runs, self.placement, self.progress = sweep, runs, placement, progress
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         shared_data = None if placement.scratch is None else ray.put(scratch.data_files(data_dir))
@@ -168,14 +186,18 @@ class _Driver:
         self.tokenized, self.data = ray.put(tokenized), shared_data
         self.board = StepBoard.options(scheduling_strategy=here).remote()
         self.remote = ray.remote(train_task)
-        self.make = {}
+        self.make, self.failures = {}, {}
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
         for run in runs:
             opts = task_options(run.resources, has_gpus)
+            if (why := unplaceable(opts, nodes)) is not None:
+                self.failures[run.name] = why
+                continue
             task = RunTask(run, model, data_dir, sweep.root, energy, max(1, math.ceil(opts["num_cpus"])),
                            placement.scratch)
             self.make[run.name] = (task, opts)
+        self.runs = [r for r in runs if r.name in self.make]
         self.on_step = on_step
-        self.failures: dict[str, str] = {}
 
     def submit(self, run: SweepRun) -> Any:
         task, opts = self.make[run.name]
@@ -185,7 +207,7 @@ class _Driver:
 
     def run(self) -> dict[str, str]:
         queue, running = list(self.runs), {}
-        limit = self.placement.max_concurrent or len(self.runs)
+        limit = self.placement.max_concurrent or max(1, len(self.runs))
         done_count = 0
         with _Lines(self.progress, len(self.runs)) as lines:
             try:
@@ -214,7 +236,7 @@ class _Driver:
         paths = self.sweep.run(run.name)
         try:
             files = ray.get(ref)
-        except (ray.exceptions.RayError, OSError) as exc:
+        except ray.exceptions.RayError as exc:
             self.failures[run.name] = failure_reason(exc)
             lines.end(run, f"failed: {self.failures[run.name]}", done_count)
             return
