@@ -136,7 +136,7 @@ def test_nvml_meter_from_the_config_meters_only_the_visible_gpus(monkeypatch):
     assert w.reading.method == "missing" and "pynvml" in w.reading.missing_reason
 
 
-@pytest.mark.slow  # starts a Ray instance (about 10 s)
+@pytest.mark.slow  # starts a Ray instance (10-25 s)
 def test_without_an_address_a_local_ray_is_started_for_the_block_and_shut_down_after(monkeypatch):
     ray = pytest.importorskip("ray")
     from telcotune.cluster.ray_sweep import ray_cluster
@@ -144,7 +144,7 @@ def test_without_an_address_a_local_ray_is_started_for_the_block_and_shut_down_a
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     assert not ray.is_initialized()
     with ray_cluster(None):
-        assert ray.is_initialized() and ray.get(ray.remote(lambda: 6 * 7).remote()) == 42
+        assert ray.is_initialized() and ray.cluster_resources()["CPU"] >= 1
     assert not ray.is_initialized()
 
 
