@@ -157,3 +157,42 @@ def test_a_run_no_node_can_hold_is_reported_instead_of_waiting_for_ever():
     assert unplaceable({"num_cpus": 1.0, "num_gpus": 0.0, "memory": 4_000_000_000}, nodes) is None
     why = unplaceable({"num_cpus": 4.0, "num_gpus": 2.0}, nodes)
     assert why == "asks for 4 CPU, 2 GPU (train.resources); the cluster's nodes have: 2 CPU, 0 GPU; 8 CPU, 1 GPU"
+
+
+def test_the_ray_executor_without_ray_installed_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from telcotune.cluster import uses_ray
+    from telcotune.config import SweepConfig
+    from telcotune.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    assert uses_ray(SweepConfig()) is False
+    with pytest.raises(ConfigError, match=r"sweep.executor: ray: the ray package is not installed; "
+                                          r"install it with: pip install 'telcotune\[ray\]'"):
+        uses_ray(SweepConfig(executor="ray"))
+
+
+def test_progress_shows_a_line_per_running_run_and_the_sweep_total(monkeypatch):
+    pytest.importorskip("ray")
+    import io
+
+    from rich.console import Console
+
+    from telcotune.cluster import ray_sweep
+    from telcotune.config import SweepRun
+
+    out = io.StringIO()
+    monkeypatch.setattr(ray_sweep, "console", Console(file=out, force_terminal=True, width=120))
+    a, b = SweepRun(name="run-a", max_steps=10), SweepRun(name="run-b", max_steps=10)
+    with ray_sweep._Lines(True, total=2) as lines:
+        lines.start(a)
+        lines.start(b)
+        lines.steps({"run-a": 4, "run-b": 7})
+        assert [t.description for t in lines.bars.tasks] == ["[bold]sweep", "run-a", "run-b"]
+        assert [t.completed for t in lines.bars.tasks] == [0, 4, 7]
+        lines.end(a, "best val loss 1.0", 1)
+        assert [t.description for t in lines.bars.tasks] == ["[bold]sweep", "run-b"]
+        assert lines.bars.tasks[0].completed == 1
+    assert "[1/2] run-a: best val loss 1.0" in out.getvalue()

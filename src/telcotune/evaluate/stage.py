@@ -12,6 +12,7 @@ from ..adapters import BASE_RUN
 from ..artifacts.io import read_record, read_rows
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
+from ..cluster import uses_ray
 from ..config import (BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig, ResourcesConfig,
                       SweepConfig)
 from ..data.conversation import system_prompt_of
@@ -112,7 +113,7 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         jobs = [AnswerJob(r.name, r.paths.adapter) for r in runs]
         if eval_cfg.include_base:
             jobs.insert(0, AnswerJob(BASE_RUN, None))
-        if placement is not None and placement.executor == "ray":
+        if uses_ray(placement):
             from ..cluster.ray_answers import answer_on_ray  # ray is imported only here
 
             inference = answer_on_ray(model, jobs, prompts, eval_cfg, paths, energy_cfg or EnergyConfig(),

@@ -28,6 +28,7 @@ from rich.table import Table
 from ..artifacts.io import write_record
 from ..artifacts.run import FinishedRun, RunMetrics, read_finished_run
 from ..artifacts.sweep import CSV_COLUMNS, SweepRow, SweepSummary
+from ..cluster import uses_ray
 from ..config import EnergyConfig, SweepConfig, SweepRun
 from ..energy.base import Meter
 from ..errors import ConfigError, StageError
@@ -130,6 +131,7 @@ def run_sweep(
     made in the task from `energy`; a run that fails there fails alone, and the sweep ends with
     SweepFailed listing them after the summary is written. `on_step(run, step)` after each
     optimizer step (tests interrupt runs with it)."""
+    on_ray = uses_ray(placement)
     sweep = SweepPaths(Path(sweep_dir))
     data_dir = Path(data_dir).resolve()
     runs = with_max_steps(runs, max_steps)
@@ -144,7 +146,7 @@ def run_sweep(
     failures: dict[str, str] = {}
     if pending:
         tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
-        if placement is not None and placement.executor == "ray":
+        if on_ray:
             from ..cluster.ray_sweep import train_on_ray  # ray is imported only here
 
             failures = train_on_ray(data_dir, sweep, pending, model, tokenized, placement,
