@@ -1,4 +1,5 @@
-"""The sweep: every LoRA configuration trained one after another on data tokenized once.
+"""The sweep: every LoRA configuration trained on data tokenized once, one after another here
+(the local executor) or as Ray tasks (`sweep.executor: ray`, `cluster/ray_sweep.py`).
 
 - Validated before the first run: names unique, `--only` names known, every run's target
   modules present in the model (read from the model's config on the meta device, no weights).
@@ -8,6 +9,8 @@
   some run still has to train.
 - Each run gets a freshly loaded base model and a new adapter; a run whose manifest is current
   is skipped, one with a checkpoint resumes.
+- On Ray a run that fails fails alone: the others finish, sweep.json lists it under `failed`,
+  and the sweep ends with a table of the failures and SweepFailed (exit code 2).
 - SWEEP_DIR/sweep.json (`artifacts.sweep.SweepSummary`) and sweep.csv list every finished run of
   the sweep (also after a partial `only` call); SWEEP_DIR/manifest.json is written last, once
   every run is finished. `energy_kwh` is the run's whole energy (training + validation phases);
