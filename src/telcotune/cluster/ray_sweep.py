@@ -182,9 +182,8 @@ class _Driver:
         self.sweep, self.runs, self.placement, self.progress = sweep, runs, placement, progress
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         shared_data = None if placement.scratch is None else ray.put(scratch.data_files(data_dir))
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         self.tokenized, self.data = ray.put(tokenized), shared_data
-        self.board = StepBoard.options(scheduling_strategy=here).remote()
+        self.board = StepBoard.options(scheduling_strategy=_driver_node()).remote()
         self.remote = ray.remote(train_task)
         self.make, self.failures = {}, {}
         nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
@@ -243,6 +242,15 @@ class _Driver:
         if files is not None:
             scratch.write_run(paths, files)
         lines.end(run, run_line(read_record(paths.metrics, RunMetrics)), done_count)
+
+
+def _driver_node() -> NodeAffinitySchedulingStrategy | str:
+    """Pinned to the driver's node (its actor must outlive any worker node that is lost); Ray's
+    default placement where the driver has no node of its own (a `ray://` client)."""
+    try:
+        return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    except Exception:  # the client API has no node id for the driver
+        return "DEFAULT"
 
 
 class _Lines:
