@@ -136,7 +136,7 @@ def run_cmd(
     run_study(config, workdir, progress=not quiet)
 
 
-from .config import EnergyConfig as _EnergyConfig, TrainConfig as _TrainConfig  # noqa: E402
+from .config import EnergyConfig as _EnergyConfig, SweepConfig as _SweepConfig, TrainConfig as _TrainConfig  # noqa: E402
 from .config import KnowledgeConfig as _KnowledgeConfig  # noqa: E402
 
 
@@ -196,13 +196,18 @@ def sweep_cmd(
     max_steps: Optional[int] = typer.Option(None, help="Override every run's max_steps (quick trials)."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Train only this run (repeat, or a comma list)."),
     meter: Optional[str] = typer.Option(None, help=field_help(_EnergyConfig, "meter")),
+    executor: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "executor")),
+    ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
+    max_concurrent: Optional[int] = typer.Option(None, help=field_help(_SweepConfig, "max_concurrent")),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
-    """Train every LoRA configuration of a sweep, one after another; finished runs are skipped."""
+    """Train every LoRA configuration of a sweep (here one after another, or as Ray tasks); finished runs are skipped."""
     from .config import resolve_config
     from .train.commands import sweep_command
 
-    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter}})
+    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter},
+                                  "sweep": {"executor": executor, "ray_address": ray_address,
+                                            "max_concurrent": max_concurrent}})
     sweep_command(data, out, cfg, sweep, max_steps, only, progress=not quiet)
 
 
@@ -222,6 +227,8 @@ def evaluate_cmd(
     include_base: Optional[bool] = typer.Option(None, "--include-base/--no-base", help=field_help(EvalConfig, "include_base")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML."),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Let remote judges see a data folder of imported conversations (as data.source.allow_remote does); without it they are refused."),
+    executor: Optional[str] = typer.Option(None, help="Where adapters answer: `local` or `ray` (one Ray task per adapter) [default: the config's sweep.executor]."),
+    ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
@@ -232,9 +239,11 @@ def evaluate_cmd(
     cfg = resolve_config(config, {
         "eval": dict(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs, max_new_tokens=max_new_tokens,
                      batch_size=batch_size, include_base=include_base),
-        "judges": {"panel": judge}, "model": {"spec": model}})
+        "judges": {"panel": judge}, "model": {"spec": model},
+        "sweep": {"executor": executor, "ray_address": ray_address}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
-                           glossary=cfg.data.glossary_path(), allow_remote=allow_remote or cfg.data.remote_allowed())
+                           glossary=cfg.data.glossary_path(), allow_remote=allow_remote or cfg.data.remote_allowed(),
+                           placement=cfg.sweep, resources=cfg.train.resources)
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")

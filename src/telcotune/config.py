@@ -228,6 +228,19 @@ class DataConfig(ClientSettings):
         return self.source is not None and self.source.allow_remote
 
 
+class ResourcesConfig(Section):
+    """What one run asks of a Ray cluster (used by `sweep.executor: ray`; not part of a run's
+    identity: where a run is placed does not change what it trains). Unset means the default
+    for the device: with GPUs in the cluster 1 GPU and 4 CPUs a run, without them 1 CPU a run."""
+
+    gpus: float | None = Field(None, ge=0)
+    """GPUs per run (fractions share a GPU) [default: 1 when the cluster has GPUs, else 0]."""
+    cpus: float | None = Field(None, gt=0)
+    """CPUs per run; a CPU run trains with this many threads [default: 4 with a GPU, else 1]."""
+    memory_gb: float | None = Field(None, gt=0)
+    """Memory reserved per run, in GB (Ray's `memory` resource) [default: none reserved]."""
+
+
 class TrainConfig(Section):
     """Settings of one LoRA run; the sweep overrides any of them per run."""
 
@@ -275,6 +288,8 @@ class TrainConfig(Section):
     """Use at most this many training conversations (a seeded subset)."""
     max_val_examples: int | None = Field(None, ge=1)
     """Use at most this many validation conversations (a seeded subset)."""
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    """Per-run Ray resources: `gpus`, `cpus`, `memory_gb` (only with `sweep.executor: ray`)."""
 
     @field_validator("targets")
     @classmethod
@@ -288,6 +303,8 @@ class TrainConfig(Section):
 
 
 TRAIN_KEYS = frozenset(TrainConfig.model_fields)
+PLACEMENT_KEYS = frozenset({"resources"})
+"""TrainConfig fields that say where a run goes, not what it trains (left out of its identity)."""
 
 
 class SweepRun(TrainConfig):
@@ -306,6 +323,17 @@ class SweepConfig(Section):
     """Explicit runs, each with a `name` and the settings it changes."""
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     """Lists of values; every combination becomes a run named after its values."""
+    executor: Literal["local", "ray"] = "local"
+    """Where runs train: `local` (one after another in this process) or `ray` (one Ray task per run)."""
+    ray_address: str | None = None
+    """Ray cluster to use: `auto`, `HOST:PORT` or `ray://HOST:PORT` [default: $RAY_ADDRESS, else a local Ray instance started for the sweep]."""
+    max_concurrent: int | None = Field(None, ge=1)
+    """With `ray`: at most this many runs at once [default: as many as the resources allow]."""
+    max_retries: int = Field(3, ge=0)
+    """With `ray`: times a run whose worker died (node lost, killed) is retried; it resumes from its checkpoint."""
+    scratch: str | None = None
+    """With `ray`, when the study folder is not on storage every node sees: a folder on each node where
+    runs train before their files are shipped to the driver [default: the study folder is shared]."""
 
 
 class KnowledgeConfig(Section):
@@ -369,8 +397,8 @@ class EnergyConfig(Section):
     """ISO 3166 alpha-3 country code used for the grid's carbon intensity (CodeCarbon offline)."""
     interval_s: float = Field(1.0, gt=0)
     """CodeCarbon's power-measurement interval, in seconds (inside a window it samples CPU load every second)."""
-    meter: Literal["codecarbon", "none"] = "codecarbon"
-    """Energy meter; `none` records energy as missing."""
+    meter: Literal["codecarbon", "nvml", "none"] = "codecarbon"
+    """Energy meter: `codecarbon` (the whole machine), `nvml` (only the GPUs the run was given, by NVML device index), `none` (energy recorded as missing)."""
 
 
 class ExperimentConfig(Section):
@@ -540,6 +568,9 @@ def expand_sweep(cfg: ExperimentConfig, source: str = "config") -> list[SweepRun
             raise ConfigError(f"{origin}: runs.{i}: expected a mapping")
         label = raw.get("name", f"#{i}")
         merged = {**defaults, **base, **raw}
+        layers = [layer.get("resources") for layer in (defaults, base, raw)]
+        if all(isinstance(layer, dict) for layer in layers if layer is not None):
+            merged["resources"] = {k: v for layer in layers if layer for k, v in layer.items()}  # per key
         try:
             run = SweepRun.model_validate(merged)
         except ValidationError as exc:

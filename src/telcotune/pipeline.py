@@ -85,7 +85,8 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .train.sweep import run_sweep
 
     rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.ref(),
-                     meter_factory=lambda: make_meter(cfg.energy), progress=progress)
+                     meter_factory=lambda: make_meter(cfg.energy), progress=progress, placement=cfg.sweep,
+                     energy=cfg.energy)
     console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
 
 
@@ -93,7 +94,8 @@ def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
-                 progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed())
+                 progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed(),
+                 placement=cfg.sweep, resources=cfg.train.resources)
 
 
 def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:

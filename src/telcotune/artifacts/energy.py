@@ -3,6 +3,8 @@ named by its unit (J per conversation, per training token, per generated token, 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ..energy.base import EnergyReading, Method
 from .io import Record
 
@@ -42,6 +44,9 @@ class RunEnergy(EnergyFile):
     """Training phase energy per training token (validation is in the total, not here)."""
     windows: dict[str, int]
     """Measurement windows merged into each phase."""
+    attribution: Literal["machine", "cpu-time", "gpu-devices"] = "machine"
+    """What the figure covers: the whole machine, this run's share of the machine's CPU time (runs
+    sharing a CPU machine), or only the GPUs the run was given (NVML)."""
 
 
 class AnswersEnergy(EnergyFile):

@@ -40,6 +40,8 @@ class SweepSummary(Record):
     runs_finished: int
     pending: list[str]
     """Runs of the sweep that have not finished (yet)."""
+    failed: dict[str, str] = {}
+    """Runs whose last attempt failed (Ray executor), with the reason; they are also pending."""
     runs: list[SweepRow]
 
     def row(self, name: str) -> SweepRow | None:

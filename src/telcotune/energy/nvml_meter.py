@@ -29,6 +29,8 @@ class _Baseline:
 
 
 class NvmlMeter:
+    attribution = "gpu-devices"
+
     def __init__(self, device_indices: list[int] | None = None):
         self._nvml = _load_nvml()
         try:

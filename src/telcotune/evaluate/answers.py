@@ -87,9 +87,19 @@ def _whole_rows(path: Path, run: str) -> list[AnswerRow]:
     return rows
 
 
+def unfinished(jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig, paths: EvalPaths) -> list[AnswerJob]:
+    """The jobs with prompts still to answer for these settings."""
+    return [j for j in jobs if not _progress(paths, j, prompts, _fingerprint(j, prompts, cfg)).done]
+
+
+def summaries_of(paths: EvalPaths, runs: list[str]) -> dict[str, InferenceSummary]:
+    return {run: _summary(paths, run) for run in runs}
+
+
 def answer_runs(model: ModelRef, jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig,
                 paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, InferenceSummary]:
-    """Answer every prompt with every job's model; returns per-run summaries."""
+    """Answer every prompt with every job's model (one base model, adapters in turn); returns
+    per-run summaries."""
     meter = meter or NullMeter()
     states = {j.run: _progress(paths, j, prompts, _fingerprint(j, prompts, cfg)) for j in jobs}
     summaries = {j.run: _summary(paths, j.run) for j in jobs if states[j.run].done}

@@ -12,7 +12,9 @@ from ..adapters import BASE_RUN
 from ..artifacts.io import read_record, read_rows
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
-from ..config import BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig
+from ..cluster import uses_ray
+from ..config import (BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig, ResourcesConfig,
+                      SweepConfig)
 from ..data.conversation import system_prompt_of
 from ..knowledge.record import KnowledgeResult
 from ..knowledge.runner import ScoringJob, run_knowledge
@@ -116,9 +118,11 @@ def check_judges(data: DataPaths, panel: list[str], allow_remote: bool) -> bool:
 
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False) -> Ranking:
+                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False,
+                 placement: SweepConfig | None = None, resources: ResourcesConfig | None = None) -> Ranking:
     """`glossary`: the study's glossary, for the knowledge step's glossary questions.
-    `allow_remote`: remote judges may see a data folder of imported conversations."""
+    `allow_remote`: remote judges may see a data folder of imported conversations. With
+    `placement.executor: ray` every adapter answers in a Ray task of its own (`resources` each)."""
     paths = EvalPaths(Path(out))
     data = DataPaths(Path(data_dir))
     imported = check_judges(data, judges_cfg.panel, allow_remote)  # before any work
@@ -139,7 +143,13 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         jobs = [AnswerJob(r.name, r.paths.adapter) for r in runs]
         if eval_cfg.include_base:
             jobs.insert(0, AnswerJob(BASE_RUN, None))
-        inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
+        if uses_ray(placement):
+            from ..cluster.ray_answers import answer_on_ray  # ray is imported only here
+
+            inference = answer_on_ray(model, jobs, prompts, eval_cfg, paths, energy_cfg or EnergyConfig(),
+                                      placement, resources or ResourcesConfig(), progress)
+        else:
+            inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
         answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
         knowledge = _knowledge(model, runs, eval_cfg, glossary, data, paths, meter, progress)
 

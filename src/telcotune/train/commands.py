@@ -38,11 +38,13 @@ def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path
     from .sweep import run_sweep
 
     if sweep_file is not None:
-        cfg = cfg.model_copy(update={"sweep": SweepConfig(file=str(sweep_file))})
+        # the file replaces the config's runs; where they run (executor, address) stays
+        placement = cfg.sweep.model_dump(exclude={"file", "base", "runs", "grid"})
+        cfg = cfg.model_copy(update={"sweep": SweepConfig(file=str(sweep_file), **placement)})
     runs = expand_sweep(cfg, source=str(sweep_file or "config"))
     names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()] or None
     rows = run_sweep(data, out, runs, cfg.model.ref(), meter_factory=lambda: make_meter(cfg.energy),
-                     only=names, max_steps=max_steps, progress=progress)
+                     only=names, max_steps=max_steps, progress=progress, placement=cfg.sweep, energy=cfg.energy)
     table = Table("run", "r", "alpha", "targets", "lr", "best val loss", "tok/s", "s", "kWh")
     for r in rows:
         table.add_row(r.name, str(r.r), f"{r.alpha:g}", r.targets, f"{r.lr:g}", _f(r.best_val_loss, ".4f"),

@@ -87,6 +87,7 @@ def write_run_energy(path: Path, phases: PhaseMeter, train_tokens: int) -> RunEn
 
     energy = RunEnergy(**summarize(phases.merged()), train_tokens=train_tokens,
                        j_per_train_token=per_unit(phases.phase_energy_j("training"), train_tokens),
-                       windows={p: len(rows) for p, rows in phases.readings.items()})
+                       windows={p: len(rows) for p, rows in phases.readings.items()},
+                       attribution=getattr(phases.meter, "attribution", "machine"))
     write_record(path, energy)
     return energy

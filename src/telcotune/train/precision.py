@@ -77,10 +77,14 @@ def autocast(precision: str, device: torch.device):
 
 
 def available_threads() -> int:
+    """The CPUs this process may run on, at most OMP_NUM_THREADS when that is set (a Ray task
+    sets it to the CPUs it reserved, so concurrent runs on one machine do not oversubscribe it)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(n, int(limit))) if limit.isdigit() and int(limit) > 0 else n
 
 
 SMALL_MODEL_PARAMS = 20_000_000

@@ -41,7 +41,7 @@ from rich.console import Console
 
 from ..artifacts.io import RowAppender, read_record, write_record, write_rows
 from ..artifacts.run import TRAIN_STAGE, MetricsRow, RunConfig, RunMetrics
-from ..config import TrainConfig
+from ..config import PLACEMENT_KEYS, TrainConfig
 from ..energy.base import Meter
 from ..errors import DataError, StageError
 from ..fsio import atomic_dir
@@ -92,7 +92,8 @@ def data_inputs(data_dir: Path, run_dir: Path) -> dict[str, str]:
 
 
 def run_config_hash(cfg: TrainConfig, model_spec: str) -> str:
-    return hash_obj({"train": train_settings(cfg), "model": model_spec, "version": TRAIN_VERSION})
+    trained = {k: v for k, v in train_settings(cfg).items() if k not in PLACEMENT_KEYS}
+    return hash_obj({"train": trained, "model": model_spec, "version": TRAIN_VERSION})
 
 
 def run_stage(run_dir: Path, cfg: TrainConfig, model_spec: str, data_dir: Path) -> StageRun:
@@ -360,6 +361,10 @@ def finalize(setup: Setup, fit: Fit, precision: str, probe: dict[str, float] | N
         adapter_step = state.best_step
     else:
         adapter_step = state.step
+    for peft_config in s.model.peft_config.values():
+        # PEFT holds target modules as a set, listed in an order that varies with each process's
+        # hash seed: sorted, the adapter is the same file from every process (Ray workers too)
+        peft_config.target_modules = sorted(peft_config.target_modules)
     with atomic_dir(s.paths.adapter) as tmp:
         s.model.save_pretrained(tmp)
     final_val = next((r["val_loss"] for r in reversed(state.history) if "val_loss" in r), None)

@@ -1,4 +1,5 @@
-"""The sweep: every LoRA configuration trained one after another on data tokenized once.
+"""The sweep: every LoRA configuration trained on data tokenized once, one after another here
+(the local executor) or as Ray tasks (`sweep.executor: ray`, `cluster/ray_sweep.py`).
 
 - Validated before the first run: names unique, `--only` names known, every run's target
   modules present in the model (read from the model's config on the meta device, no weights).
@@ -8,6 +9,8 @@
   some run still has to train.
 - Each run gets a freshly loaded base model and a new adapter; a run whose manifest is current
   is skipped, one with a checkpoint resumes.
+- On Ray a run that fails fails alone: the others finish, sweep.json lists it under `failed`,
+  and the sweep ends with a table of the failures and SweepFailed (exit code 2).
 - SWEEP_DIR/sweep.json (`artifacts.sweep.SweepSummary`) and sweep.csv list every finished run of
   the sweep (also after a partial `only` call); SWEEP_DIR/manifest.json is written last, once
   every run is finished. `energy_kwh` is the run's whole energy (training + validation phases);
@@ -23,13 +26,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from ..artifacts.io import write_record
-from ..artifacts.run import FinishedRun, read_finished_run
+from ..artifacts.run import FinishedRun, RunMetrics, read_finished_run
 from ..artifacts.sweep import CSV_COLUMNS, SweepRow, SweepSummary
-from ..config import SweepRun
+from ..cluster import uses_ray
+from ..config import EnergyConfig, SweepConfig, SweepRun
 from ..energy.base import Meter
-from ..errors import ConfigError
+from ..errors import ConfigError, StageError
 from ..fsio import write_text
 from ..manifest import StageRun, hash_obj
 from ..models import ModelRef
@@ -116,38 +121,82 @@ def run_sweep(
     only: Iterable[str] | None = None,
     max_steps: int | None = None,
     progress: bool = True,
+    placement: SweepConfig | None = None,
+    energy: EnergyConfig | None = None,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> list[SweepRow]:
     """Train every run of the sweep into SWEEP_DIR/<name>/ and summarise them.
 
     Returns one row per finished run (sweep order). `meter_factory()` makes each run's energy
     meter (default: the default energy settings' meter). `only` trains just those runs;
-    `max_steps` overrides every run's max_steps (and so its identity)."""
+    `max_steps` overrides every run's max_steps (and so its identity). `placement` (the config's
+    sweep section) chooses the executor: `ray` trains every run as a Ray task, whose meter is
+    made in the task from `energy`; a run that fails there fails alone, and the sweep ends with
+    SweepFailed listing them after the summary is written. `on_step(run, step)` after each
+    optimizer step (tests interrupt runs with it)."""
+    on_ray = uses_ray(placement)
     sweep = SweepPaths(Path(sweep_dir))
     data_dir = Path(data_dir).resolve()
     runs = with_max_steps(runs, max_steps)
     model_dir = model.resolve()
     selected = validate_sweep(runs, model_dir, only, f"model {model.spec!r}", model.trust_remote_code)
-    make_meter = meter_factory or default_meter
-    tokenized: TokenizedData | None = None
-
+    pending = []
     for i, run in enumerate(selected, 1):
         if finished_and_current(sweep, run, model.spec, data_dir):
             console.print(f"[{i}/{len(selected)}] {run.name}: done, skipped")
-            continue
-        if tokenized is None:
-            tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
-        console.print(f"[{i}/{len(selected)}] {run.name}: training")
+        else:
+            pending.append(run)
+    failures: dict[str, str] = {}
+    if pending:
+        tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
+        if on_ray:
+            from ..cluster.ray_sweep import train_on_ray  # ray is imported only here
+
+            failures = train_on_ray(data_dir, sweep, pending, model, tokenized, placement,
+                                    energy or EnergyConfig(), progress=progress, on_step=on_step)
+        else:
+            train_locally(data_dir, sweep, pending, model, tokenized, meter_factory or default_meter,
+                          progress, on_step)
+    rows = summarize_sweep(sweep, runs, model.spec, data_dir, max_steps, failures)
+    if failures:
+        table = Table("run", "why it failed", title=f"{len(failures)} of {len(pending)} run(s) failed")
+        for name, why in failures.items():
+            table.add_row(name, why)
+        console.print(table)
+        raise SweepFailed(failures)
+    return rows
+
+
+class SweepFailed(StageError):
+    """Some runs of the sweep failed; the others finished and the summary lists both."""
+
+    def __init__(self, failures: dict[str, str]):
+        self.failures = dict(failures)
+        detail = "; ".join(f"{name}: {why}" for name, why in failures.items())
+        super().__init__(f"{len(failures)} run(s) of the sweep failed ({detail}); rerun the sweep to retry "
+                         f"only the unfinished runs")
+
+
+def train_locally(data_dir: Path, sweep: SweepPaths, runs: list[SweepRun], model: ModelRef,
+                  tokenized: TokenizedData, make_meter: Callable[[], Meter], progress: bool,
+                  on_step: Callable[[str, int], None] | None) -> None:
+    """The local executor: one run after another in this process (the first error stops it)."""
+    for i, run in enumerate(runs, 1):
+        console.print(f"[{i}/{len(runs)}] {run.name}: training")
+        step_hook = (lambda step, name=run.name: on_step(name, step)) if on_step else None
         m = train_run(data_dir, sweep.run(run.name).root, run, model, meter=make_meter(), tokenized=tokenized,
-                      progress=progress)
-        console.print(
-            f"[{i}/{len(selected)}] {run.name}: best val loss {m.best_val_loss:.4f} at step "
-            f"{m.best_step}, {m.steps} steps, {m.tokens_per_s or 0:.0f} tok/s, "
-            f"{m.duration_s:.0f} s", highlight=False)
-    return summarize_sweep(sweep, runs, model.spec, data_dir, max_steps)
+                      progress=progress, on_step=step_hook)
+        console.print(f"[{i}/{len(runs)}] {run.name}: {run_line(m)}", highlight=False)
+
+
+def run_line(m: RunMetrics) -> str:
+    """A finished run in one line (both executors print it)."""
+    return (f"best val loss {m.best_val_loss:.4f} at step {m.best_step}, {m.steps} steps, "
+            f"{m.tokens_per_s or 0:.0f} tok/s, {m.duration_s:.0f} s")
 
 
 def summarize_sweep(sweep: SweepPaths, runs: list[SweepRun], model_spec: str, data_dir: Path,
-                    max_steps: int | None) -> list[SweepRow]:
+                    max_steps: int | None, failures: dict[str, str] | None = None) -> list[SweepRow]:
     """sweep.json and sweep.csv from the finished runs; the manifest once every run is finished."""
     finished = {r.name: f for r in runs if (f := finished_and_current(sweep, r, model_spec, data_dir))}
     rows = [sweep_row(r, finished[r.name]) for r in runs if r.name in finished]
@@ -157,7 +206,8 @@ def summarize_sweep(sweep: SweepPaths, runs: list[SweepRun], model_spec: str, da
     with stage:
         write_record(sweep.summary, SweepSummary(
             model=model_spec, data_dir=str(data_dir), max_steps_override=max_steps, runs_total=len(runs),
-            runs_finished=len(rows), pending=[r.name for r in runs if r.name not in finished], runs=rows))
+            runs_finished=len(rows), pending=[r.name for r in runs if r.name not in finished],
+            failed=dict(failures or {}), runs=rows))
         write_text(sweep.table, _csv(rows))
         if len(finished) == len(runs):
             stage.complete([sweep.summary.name, sweep.table.name],
