@@ -34,11 +34,63 @@ GENERATION_BATCH_SIZE = 32
 """Prompts generated together, for the evaluation's answers and a local judge: on 2 CPU cores
 32 was the fastest (the offline judge scoring `make run`'s 102 answers took 48 s at 32 against
 53 s at 8: long prompts whose shared instructions prefill once a batch)."""
-TARGET_PRESETS: dict[str, tuple[str, ...]] = {
-    "qv": ("q_proj", "v_proj"),
-    "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
-    "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+ARCH_TARGET_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    # Llama, Qwen2, Mistral, SmolLM: separate projections.
+    "llama": {
+        "qv": ("q_proj", "v_proj"),
+        "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
+        "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    },
+    # Phi-3: query, key and value are one fused layer, as are gate and up; `qv` cannot take two
+    # of the three, so it means the fused layer.
+    "phi3": {
+        "qv": ("qkv_proj",),
+        "attn": ("qkv_proj", "o_proj"),
+        "all": ("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
+    },
+    # GPT-2: fused c_attn; `c_proj` is both the attention output and the MLP output, so `attn`
+    # names the attention one by its parent (PEFT matches a target as a name suffix).
+    "gpt2": {
+        "qv": ("c_attn",),
+        "attn": ("c_attn", "attn.c_proj"),
+        "all": ("c_attn", "c_proj", "c_fc"),
+    },
 }
+"""`targets` presets per architecture family: the family is the first whose `all` modules the
+model has (`train.lora.resolve_targets`)."""
+TARGET_PRESETS = ARCH_TARGET_PRESETS["llama"]
+"""The presets' module names for Llama-style models (the embedded model's)."""
+ALL_LINEAR = "all-linear"
+"""`targets: all-linear`, as in PEFT: every linear layer except the output head."""
+TRAIN_ALIASES: dict[str, str] = {
+    "lora_r": "r",
+    "lora_alpha": "alpha",
+    "lora_dropout": "dropout",
+    "lora_target_modules": "targets",
+    "learning_rate": "lr",
+    "micro_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accum",
+    "sequence_len": "max_length",
+    "num_epochs": "epochs",
+}
+"""PEFT / Axolotl key names accepted for train and sweep settings (alias -> telcotune's name).
+Giving both names of one setting is an error; `lora_target_modules` may be a list."""
+
+
+def canonical_train_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with every alias renamed to telcotune's key; ValueError when a setting is given
+    under both names. A list of target modules becomes the comma list `targets` holds."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = TRAIN_ALIASES.get(key, key)
+        if name in out:
+            alias = key if key in TRAIN_ALIASES else next(a for a, n in TRAIN_ALIASES.items() if n == name)
+            raise ValueError(f"{alias} is another name for {name}; give one of them")
+        out[name] = value
+    targets = out.get("targets")
+    if isinstance(targets, list) and all(isinstance(t, str) for t in targets):
+        out["targets"] = ",".join(targets)
+    return out
 
 
 class Section(BaseModel):
@@ -124,7 +176,7 @@ class TrainConfig(Section):
     dropout: float = Field(0.05, ge=0, lt=1)
     """LoRA dropout."""
     targets: str = "qv"
-    """Modules LoRA is injected into: `qv` (2), `attn` (4), `all` (7) or a comma list like `q_proj,v_proj`."""
+    """Modules LoRA is injected into: `qv` (2), `attn` (4), `all` (7) (names per architecture), `all-linear` or a comma list like `q_proj,v_proj`."""
     lr: float = Field(2e-4, gt=0)
     """Peak learning rate."""
     epochs: float = Field(1.0, gt=0)
@@ -162,14 +214,19 @@ class TrainConfig(Section):
     max_val_examples: int | None = Field(None, ge=1)
     """Use at most this many validation conversations (a seeded subset)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, raw: Any) -> Any:
+        return canonical_train_keys(raw) if isinstance(raw, Mapping) else raw
+
     @field_validator("targets")
     @classmethod
     def _targets_known(cls, value: str) -> str:
-        if value in TARGET_PRESETS:
+        if value in TARGET_PRESETS or value == ALL_LINEAR:
             return value
         names = [t.strip() for t in value.split(",") if t.strip()]
         if not names:
-            raise ValueError("targets is empty; use qv, attn, all or a comma list of module names")
+            raise ValueError(f"targets is empty; use qv, attn, all, {ALL_LINEAR} or a comma list of module names")
         return ",".join(names)
 
 
@@ -412,7 +469,10 @@ def expand_sweep(cfg: ExperimentConfig, source: str = "config") -> list[SweepRun
         if not isinstance(raw, dict):
             raise ConfigError(f"{origin}: runs.{i}: expected a mapping")
         label = raw.get("name", f"#{i}")
-        merged = {**defaults, **base, **raw}
+        try:
+            merged = {**defaults, **canonical_train_keys(base), **canonical_train_keys(raw)}
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: run {label}: {exc}") from None
         try:
             run = SweepRun.model_validate(merged)
         except ValidationError as exc:

@@ -49,7 +49,7 @@ from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef
 from ..paths import DataPaths, RunPaths
 from .batching import Examples, MicroBatchStream, collate, eval_batches, select
-from .lora import add_lora, count_params, linear_module_names, resolve_targets
+from .lora import add_lora, count_params, model_targets
 from .loss import LossFn
 from .metering import PhaseMeter, default_meter, write_run_energy
 from .precision import cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_threads
@@ -178,7 +178,7 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     else:
         threads = torch.get_num_threads()
     model.config.use_cache = False
-    modules = resolve_targets(cfg.targets, linear_module_names(model), f"model {model_ref.spec!r}")
+    modules = model_targets(model, cfg.targets, f"model {model_ref.spec!r}")
     if tokenized is None:
         tokenized = tokenize_data(data_dir, model_ref.load_tokenizer(model_dir))
     train_ex, val_ex = _examples(tokenized, cfg, data_dir)
