@@ -68,7 +68,7 @@ def test_no_planted_value_survives_in_any_file(imported):
     assert len(planted) >= 200
     files = [p for p in out.rglob("*") if p.is_file()]
     assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "scenarios.jsonl",
-                                       "stats.json", "manifest.json"}
+                                       "stats.json", "README.md", "dataset_info.json", "manifest.json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
         compact = re.sub(r"\s", "", text)

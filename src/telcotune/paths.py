@@ -4,7 +4,7 @@ file name by hand; every file one stage writes and another reads is named here.
     runs/<name>/
       config.json      the resolved experiment config
       data/            scenarios.jsonl, train/val/test(_ood).jsonl, rejects.jsonl, stats.json,
-                       energy.json, manifest.json
+                       energy.json, README.md (dataset card), dataset_info.json, manifest.json
       sweep/<run>/     adapter/, checkpoint/, metrics.jsonl, metrics.json, energy.json, config.json,
                        manifest.json
       sweep/           sweep.json, sweep.csv, .tokenized-<key>.pt, manifest.json
@@ -55,6 +55,10 @@ class DataPaths:
     stats = property(lambda self: self.root / "stats.json")
     energy = property(lambda self: self.root / ENERGY)
     manifest = property(lambda self: self.root / MANIFEST)
+    card = property(lambda self: self.root / "README.md")
+    """The dataset card: its YAML header names the splits for `datasets.load_dataset`."""
+    dataset_info = property(lambda self: self.root / "dataset_info.json")
+    """LLaMA-Factory's dataset registry (`dataset_dir` can point at the folder)."""
 
     def split(self, name: str) -> Path:
         """`train`, `val`, `test` or `test_ood`."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.card import write_interop_files
 from ..data.conversation import SYSTEM_PROMPT, with_system
 from ..data.dedup import deduplicate
 from ..data.stats import _distribution, approx_tokens
@@ -234,6 +235,7 @@ def _write(out: Path, rows: dict[str, list[dict]], rejects: list[dict], mix: Syn
         write_jsonl(paths.scenarios, mix.scenarios if mix else [])
         write_json(paths.stats, stats)
         verify_files(engine, [paths.split(n) for n in GROUP_SPLITS] + [paths.rejects, paths.stats])
+        write_interop_files(paths, source="imported" if mix is None else "imported and synthetic")
         write_manifest(tmp, STAGE, config_hash, inputs, started_at,
                        outputs=[p.name for p in tmp.iterdir() if p.is_file()],
                        extra={HOLDS_IMPORTED: True, "source": stats["source"], "formats": formats})
