@@ -46,7 +46,7 @@ from ..energy.base import Meter
 from ..errors import DataError, StageError
 from ..fsio import atomic_dir
 from ..manifest import StageRun, hash_inputs, hash_obj
-from ..models import ModelRef
+from ..models import ModelRef, adapter_base_name
 from ..paths import DataPaths, RunPaths
 from .batching import Examples, MicroBatchStream, collate, eval_batches, select
 from .lora import add_lora, count_params, model_targets
@@ -360,6 +360,8 @@ def finalize(setup: Setup, fit: Fit, precision: str, probe: dict[str, float] | N
         adapter_step = state.best_step
     else:
         adapter_step = state.step
+    for peft_config in s.model.peft_config.values():  # PEFT records the folder the base was loaded from
+        peft_config.base_model_name_or_path = adapter_base_name(s.model_ref.spec)
     with atomic_dir(s.paths.adapter) as tmp:
         s.model.save_pretrained(tmp)
     final_val = next((r["val_loss"] for r in reversed(state.history) if "val_loss" in r), None)
