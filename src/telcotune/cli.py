@@ -14,10 +14,17 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, field_help
+from .config import DataConfig, EvalConfig, JudgesConfig, ModelConfig, TrackingConfig, field_help
 from .errors import TelcotuneError
 from .privacy.config import DEFAULT_PHONE_REGIONS, PrivacyConfig
 from .serve.limits import ServeLimits, option_help
+
+_TRACK_HELP = field_help(TrackingConfig, "backend") + " Overrides the config's tracking.backend."
+
+
+def _track_option():
+    return typer.Option(None, "--track", help=_TRACK_HELP)
+
 
 app = typer.Typer(
     name="telcotune",
@@ -130,11 +137,12 @@ def run_cmd(
     config: Path = typer.Option(..., "--config", "-c", help="Experiment YAML (see configs/)."),
     workdir: Optional[Path] = typer.Option(None, help="Study folder [default: runs/<name>]."),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Run the whole study described by a config: data, sweep, evaluate, report."""
     from .pipeline import run_study
 
-    run_study(config, workdir, progress=not quiet)
+    run_study(config, workdir, progress=not quiet, track=track)
 
 
 from .config import EnergyConfig as _EnergyConfig, TrainConfig as _TrainConfig  # noqa: E402
@@ -172,6 +180,7 @@ def train_cmd(
     precision: Optional[str] = typer.Option(None, help=_t("precision")),
     meter: Optional[str] = typer.Option(None, help=field_help(_EnergyConfig, "meter")),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Train one LoRA adapter (resumes from its checkpoint; skipped when already finished)."""
     from .config import resolve_config
@@ -183,7 +192,7 @@ def train_cmd(
                       max_length=max_length, seed=seed, rslora=rslora, dora=dora, schedule=schedule,
                       warmup_ratio=warmup_ratio, eval_every=eval_every, save_every=save_every,
                       early_stopping=early_stopping, precision=precision),
-        "model": {"spec": model}, "energy": {"meter": meter}})
+        "model": {"spec": model}, "energy": {"meter": meter}, "tracking": {"backend": track}})
     train_command(data, out, cfg, progress=not quiet)
 
 
@@ -198,12 +207,14 @@ def sweep_cmd(
     only: Optional[list[str]] = typer.Option(None, "--only", help="Train only this run (repeat, or a comma list)."),
     meter: Optional[str] = typer.Option(None, help=field_help(_EnergyConfig, "meter")),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Train every LoRA configuration of a sweep, one after another; finished runs are skipped."""
     from .config import resolve_config
     from .train.commands import sweep_command
 
-    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter}})
+    cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter},
+                                  "tracking": {"backend": track}})
     sweep_command(data, out, cfg, sweep, max_steps, only, progress=not quiet)
 
 
@@ -223,18 +234,21 @@ def evaluate_cmd(
     include_base: Optional[bool] = typer.Option(None, "--include-base/--no-base", help=field_help(EvalConfig, "include_base")),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML."),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
     from .config import resolve_config
     from .evaluate.stage import run_evaluate
     from .paths import EvalPaths
+    from .tracking import track_evaluation
 
     cfg = resolve_config(config, {
         "eval": dict(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs, max_new_tokens=max_new_tokens,
                      batch_size=batch_size, include_base=include_base),
-        "judges": {"panel": judge}, "model": {"spec": model}})
+        "judges": {"panel": judge}, "model": {"spec": model}, "tracking": {"backend": track}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
                            glossary=cfg.data.glossary_path())
+    track_evaluation(cfg.tracking, out.parent, cfg.name, out, sweep)  # a study's eval/ sits in the study folder
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")

@@ -3,7 +3,7 @@ comes from its field descriptions (`field_help`), so the two cannot drift, and e
 merges its YAML and options in one function (`resolve_config`).
 
 A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`, `judges`,
-`energy`. Unknown keys and wrong types are errors that name the key.
+`energy`, `tracking`. Unknown keys and wrong types are errors that name the key.
 """
 
 from __future__ import annotations
@@ -316,6 +316,17 @@ class EnergyConfig(Section):
     """Energy meter; `none` records energy as missing."""
 
 
+class TrackingConfig(Section):
+    """Experiment tracking of the training runs and the evaluation (`telcotune.tracking`)."""
+
+    backend: Literal["none", "mlflow", "tensorboard"] = "none"
+    """Tracker: `mlflow` (one run per configuration nested under the study's run), `tensorboard` (event files) or `none` (nothing imported or written)."""
+    uri: str | None = None
+    """MLflow tracking URI (a server or `file:` store) or TensorBoard log folder [default: the study folder's mlruns/ or tensorboard/]."""
+    experiment: str | None = None
+    """MLflow experiment name [default: the study name]."""
+
+
 class ExperimentConfig(Section):
     name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     """Study name; outputs go to runs/<name>/ unless --workdir says otherwise."""
@@ -333,6 +344,8 @@ class ExperimentConfig(Section):
     """The judge panel."""
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     """Energy metering."""
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    """Experiment tracking (MLflow or TensorBoard)."""
 
     def digest(self) -> str:
         return hash_obj(self.model_dump(mode="json"))
@@ -496,7 +509,7 @@ def field_help(model: type[BaseModel], name: str) -> str:
 
 # Command-line options whose name is not the field's (`--` plus the name with dashes).
 _OPTION_NAMES = {("model", "spec"): "--model", ("data", "ood_terms"): "--ood-term",
-                 ("judges", "panel"): "--judge"}
+                 ("judges", "panel"): "--judge", ("tracking", "backend"): "--track"}
 
 
 def option_name(section: str, field: str) -> str:

@@ -18,8 +18,10 @@ def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
     return StudyPaths(Path(workdir) if workdir else Path("runs") / cfg.name)
 
 
-def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True) -> StudyPaths:
-    cfg = resolve_config(config_path, {})  # every section and sweep run validated before any work
+def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True,
+              track: str | None = None) -> StudyPaths:
+    """`track`: the --track option (over the config's `tracking.backend`)."""
+    cfg = resolve_config(config_path, {"tracking": {"backend": track}})  # every section and sweep run validated before any work
     paths = study_paths(cfg, workdir)
     paths.root.mkdir(parents=True, exist_ok=True)
     write_record(paths.resolved_config, cfg)
@@ -46,16 +48,22 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .energy import make_meter
     from .train.sweep import run_sweep
 
+    from .tracking import track_sweep
+
     rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.ref(),
                      meter_factory=lambda: make_meter(cfg.energy), progress=progress)
+    track_sweep(cfg.tracking, paths.root, cfg.name, paths.sweep)
     console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
 
 
 def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
+    from .tracking import track_evaluation
+
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
                  progress=progress, glossary=cfg.data.glossary_path())
+    track_evaluation(cfg.tracking, paths.root, cfg.name, paths.eval, paths.sweep)
 
 
 def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
