@@ -333,6 +333,19 @@ def export_cmd(
     typer.echo(f"merged model: {export_command(workdir, run, adapter, model, out, dtype)}")
 
 
+@app.command("export-config")
+def export_config_cmd(
+    workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>)."),
+    run: str = typer.Option(..., "--run", help="Run name (a folder of sweep/)."),
+    format: str = typer.Option(..., "--format", help="axolotl (YAML), llamafactory (YAML) or trl (a `trl sft` command)."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+) -> None:
+    """Write a run's configuration for Axolotl, LLaMA-Factory or TRL, on the study's data."""
+    from .interop import export_config
+
+    typer.echo(f"{format} config for run {run}: {export_config(workdir, run, format, out)}")
+
+
 @app.command("rate")
 def rate_cmd(
     workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>) whose evaluation answers people rate."),

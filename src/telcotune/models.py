@@ -70,7 +70,7 @@ def resolve_model(spec: str) -> Path:
                 f"model {spec!r}: folder has no config.json; expected a transformers model folder"
             )
         return local
-    if _looks_like_hub_id(spec):
+    if looks_like_hub_id(spec):
         return _resolve_hub(spec)
     raise ModelResolutionError(
         f"model {spec!r}: not an embedded model ({', '.join(EMBEDDED)}), not a folder, "
@@ -92,7 +92,7 @@ def adapter_base_name(spec: str) -> str:
     return spec.strip()
 
 
-def _looks_like_hub_id(spec: str) -> bool:
+def looks_like_hub_id(spec: str) -> bool:
     parts = spec.split("/")
     return len(parts) == 2 and all(parts) and not spec.startswith((".", "/", "~"))
 

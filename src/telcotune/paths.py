@@ -204,6 +204,10 @@ class StudyPaths:
     def resolved_config(self) -> Path:
         return self.root / "config.json"
 
+    def exported(self, run: str, tool: str) -> Path:
+        """Where a config from `telcotune export-config` makes the other tool write its output."""
+        return self.root / "exported" / f"{run}-{tool}"
+
     # Typed views of the stage folders.
     data_paths = property(lambda self: DataPaths(self.data))
     sweep_paths = property(lambda self: SweepPaths(self.sweep))
