@@ -61,9 +61,28 @@ def model_cmd(
     describe_model(spec, prompt=prompt, max_new_tokens=max_new_tokens)
 
 
-@app.command("data")
+data_app = typer.Typer(help="Generate synthetic support conversations (`telcotune data --out DIR`), or inspect a data folder.",
+                       no_args_is_help=False, rich_markup_mode=None)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+def data_inspect_cmd(
+    folder: Path = typer.Argument(..., help="Data folder (from `telcotune data` or `telcotune import`)."),
+    n: int = typer.Option(3, "--n", min=1, help="Conversations to show (the split's first)."),
+    split: str = typer.Option("train", "--split", help="train, val, test or test_ood."),
+    model: Optional[str] = typer.Option(None, help="Tokenize for this model [default: the study's (DIR/../config.json), else the embedded one]."),
+) -> None:
+    """Print conversations with the tokens training learns (the loss mask) highlighted."""
+    from .data.inspect import inspect_command
+
+    inspect_command(folder, split, n, model)
+
+
+@data_app.callback(invoke_without_command=True)
 def data_cmd(
-    out: Path = typer.Option(..., "--out", help="Output folder for the data set."),
+    ctx: typer.Context,
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder for the data set (required to generate)."),
     glossary: Optional[str] = typer.Option(None, help=field_help(DataConfig, "glossary")),
     backend: Optional[str] = typer.Option(None, help=field_help(DataConfig, "backend")),
     per_scenario: Optional[int] = typer.Option(None, help=field_help(DataConfig, "per_scenario")),
@@ -75,9 +94,16 @@ def data_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML's `data` section."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
-    """Generate synthetic support conversations from a glossary, validated and split by scenario."""
+    """Generate synthetic support conversations from a glossary, validated and split by scenario
+    (`telcotune data inspect DIR` shows what training learns from a data folder)."""
     from .config import resolve_config
     from .data.stage import run_data_stage
+    from .errors import ConfigError
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise ConfigError("telcotune data: --out is required (or `telcotune data inspect DIR`)")
 
     cfg = resolve_config(config, {"data": dict(
         glossary=glossary, backend=backend, per_scenario=per_scenario, seed=seed, concurrency=concurrency,
