@@ -164,11 +164,12 @@ def run_cmd(
     workdir: Optional[Path] = typer.Option(None, help="Study folder [default: runs/<name>]."),
     quiet: bool = typer.Option(False, help="No progress bars."),
     track: Optional[str] = _track_option(),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (stages current or to run, runs, steps, estimated time per stage from a quick probe) and write nothing."),
 ) -> None:
     """Run the whole study described by a config: data, sweep, evaluate, report."""
     from .pipeline import run_study
 
-    run_study(config, workdir, progress=not quiet, track=track)
+    run_study(config, workdir, progress=not quiet, track=track, dry_run=dry_run)
 
 
 from .config import EnergyConfig as _EnergyConfig, TrainConfig as _TrainConfig  # noqa: E402

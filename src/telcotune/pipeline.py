@@ -19,10 +19,16 @@ def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
 
 
 def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True,
-              track: str | None = None) -> StudyPaths:
-    """`track`: the --track option (over the config's `tracking.backend`)."""
+              track: str | None = None, dry_run: bool = False) -> StudyPaths:
+    """`track`: the --track option (over the config's `tracking.backend`). `dry_run`: print the
+    plan (`dry_run.plan_study`) and write nothing."""
     cfg = resolve_config(config_path, {"tracking": {"backend": track}})  # every section and sweep run validated before any work
     paths = study_paths(cfg, workdir)
+    if dry_run:
+        from .dry_run import plan_study, print_plan
+
+        print_plan(cfg, paths, plan_study(cfg, paths), Console(highlight=False))
+        return paths
     paths.root.mkdir(parents=True, exist_ok=True)
     write_record(paths.resolved_config, cfg)
     console.print(f"study [bold]{cfg.name}[/] in {paths.root}")
