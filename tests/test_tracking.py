@@ -113,3 +113,28 @@ def test_track_option_overrides_the_config(tmp_path):
     assert resolve_config(None, {"tracking": {"backend": "tensorboard"}}).tracking.backend == "tensorboard"
     with pytest.raises(ConfigError, match="--track wandb"):
         resolve_config(None, {"tracking": {"backend": "wandb"}})
+
+
+def test_train_command_logs_a_real_run_to_mlflow(tmp_path, tiny_model_dir):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from telcotune.cli import main
+
+    from .test_train_data import write_data
+
+    data = write_data(tmp_path / "data", n_train=8, n_val=2)
+    out = tmp_path / "study" / "sweep" / "r4"
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--data", str(data), "--out", str(out), "--model", str(tiny_model_dir), "--max-steps", "2",
+              "--r", "4", "--batch-size", "4", "--max-length", "128", "--eval-every", "2", "--precision", "fp32",
+              "--meter", "none", "--track", "mlflow", "--quiet"])
+    assert done.value.code == 0
+    client = MlflowClient(tracking_uri=(out.parent / "mlruns").resolve().as_uri())
+    experiment = client.get_experiment_by_name("study")
+    (run,) = [r for r in client.search_runs([experiment.experiment_id]) if r.info.run_name == "r4"]
+    assert run.data.params["r"] == "4" and run.data.params["model"] == str(tiny_model_dir)
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [1, 2]
+    assert len(client.get_metric_history(run.info.run_id, "val/loss")) == 1
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "adapter")}
+    assert {"adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= files
