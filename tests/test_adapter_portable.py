@@ -27,9 +27,16 @@ from telcotune.energy.base import NullMeter
 from telcotune.models import ModelRef
 from telcotune.train import train_run
 
+import os, warnings
 root = Path(sys.argv[1])
 cfg = TrainConfig(max_steps=2, batch_size=4, max_length=128, eval_every=2, save_every=2, precision="fp32")
-train_run(root / "data", root / "study" / "sweep" / "r", cfg, ModelRef(sys.argv[2]), meter=NullMeter(), progress=False)
+# Training must not ask the hub about the base (PEFT's embedding check at save reads this variable
+# when it runs; without it, it would look the hub id up).
+os.environ.pop("HF_HUB_OFFLINE")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    train_run(root / "data", root / "study" / "sweep" / "r", cfg, ModelRef(sys.argv[2]), meter=NullMeter(), progress=False)
+os.environ["HF_HUB_OFFLINE"] = "1"
 moved = root / "elsewhere" / "study"
 shutil.move(str(root / "study"), str(moved))
 adapter = moved / "sweep" / "r" / "adapter"
@@ -37,7 +44,8 @@ recorded = json.loads((adapter / "adapter_config.json").read_text())["base_model
 from peft import AutoPeftModelForCausalLM
 model = AutoPeftModelForCausalLM.from_pretrained(str(adapter))
 lora = [n for n, _ in model.named_parameters() if "lora_A" in n]
-print(json.dumps({"recorded": recorded, "lora_params": len(lora), "type": type(model).__name__}))
+hub = [str(w.message) for w in caught if "remote file" in str(w.message) or "config file" in str(w.message)]
+print(json.dumps({"recorded": recorded, "lora_params": len(lora), "type": type(model).__name__, "hub_warnings": hub}))
 """
 
 
@@ -61,6 +69,7 @@ def test_adapter_from_a_hub_model_loads_with_auto_peft_after_moving_the_study(tm
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["recorded"] == HUB_ID
     assert result["lora_params"] > 0 and result["type"] == "PeftModelForCausalLM"
+    assert result["hub_warnings"] == []
 
 
 def test_embedded_and_local_specs_are_recorded_as_telcotune_resolves_them(tmp_path):

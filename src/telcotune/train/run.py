@@ -363,7 +363,9 @@ def finalize(setup: Setup, fit: Fit, precision: str, probe: dict[str, float] | N
     for peft_config in s.model.peft_config.values():  # PEFT records the folder the base was loaded from
         peft_config.base_model_name_or_path = adapter_base_name(s.model_ref.spec)
     with atomic_dir(s.paths.adapter) as tmp:
-        s.model.save_pretrained(tmp)
+        # LoRA never targets the embeddings (only linear modules), so PEFT's "auto" check, which
+        # asks the hub about base_model_name_or_path, is skipped: no network call at save.
+        s.model.save_pretrained(tmp, save_embedding_layers=False)
     final_val = next((r["val_loss"] for r in reversed(state.history) if "val_loss" in r), None)
     metrics = RunMetrics(
         best_val_loss=state.best_val_loss, best_step=state.best_step, final_val_loss=final_val,
