@@ -138,3 +138,11 @@ def test_train_command_logs_a_real_run_to_mlflow(tmp_path, tiny_model_dir):
     assert len(client.get_metric_history(run.info.run_id, "val/loss")) == 1
     files = {a.path for a in client.list_artifacts(run.info.run_id, "adapter")}
     assert {"adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= files
+
+
+def test_credentials_in_the_tracking_uri_are_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="no credentials in the URI"):
+        TrackingConfig(backend="mlflow", uri="https://me:secret@mlflow.example.com")
+    assert TrackingConfig(backend="mlflow", uri="https://mlflow.example.com").uri == "https://mlflow.example.com"

@@ -326,6 +326,17 @@ class TrackingConfig(Section):
     experiment: str | None = None
     """MLflow experiment name [default: the study name]."""
 
+    @field_validator("uri")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None and (urlsplit(value).password or urlsplit(value).username):
+            # the resolved config is written to the study folder: a password there would leak
+            raise ValueError("no credentials in the URI; set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                             "(or MLFLOW_TRACKING_TOKEN) in the environment instead")
+        return value
+
 
 class ExperimentConfig(Section):
     name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
