@@ -13,6 +13,8 @@ file name by hand; every file one stage writes and another reads is named here.
                        knowledge.json, ranking.json, leaderboard.csv,
                        ratings.sqlite (people's ratings, `telcotune rate`), manifest.json
       report/          index.html, report.md, figures/, manifest.json
+      mlruns/, tensorboard/   experiment tracking (`tracking.hooks`), when enabled
+      exported/<run>-<tool>/  output of a tool run with a config from `telcotune export-config`
 """
 
 from __future__ import annotations
