@@ -206,6 +206,11 @@ class StudyPaths:
     def resolved_config(self) -> Path:
         return self.root / "config.json"
 
+    mlruns = property(lambda self: self.root / "mlruns")
+    """The default MLflow file store (`tracking.backend: mlflow`)."""
+    tensorboard = property(lambda self: self.root / "tensorboard")
+    """The default TensorBoard log folder, one sub-folder per run (`tracking.backend: tensorboard`)."""
+
     def exported(self, run: str, tool: str) -> Path:
         """Where a config from `telcotune export-config` makes the other tool write its output."""
         return self.root / "exported" / f"{run}-{tool}"

@@ -12,16 +12,10 @@ from typing import TYPE_CHECKING, Protocol
 from ..artifacts.io import read_record
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
-from ..paths import EvalPaths, SweepPaths
+from ..paths import EvalPaths, StudyPaths, SweepPaths
 
 if TYPE_CHECKING:
     from ..config import TrackingConfig
-
-MLFLOW_FOLDER = "mlruns"
-"""The default MLflow file store, inside the study folder."""
-TENSORBOARD_FOLDER = "tensorboard"
-"""The default TensorBoard log folder, inside the study folder (one sub-folder per run)."""
-
 
 class Backend(Protocol):
     def log_run(self, run: FinishedRun) -> None: ...
@@ -37,12 +31,12 @@ def make_backend(tracking: "TrackingConfig", root: Path, study: str) -> Backend 
     if tracking.backend == "mlflow":
         from .mlflow_backend import MlflowBackend
 
-        return MlflowBackend(tracking.uri or (Path(root).resolve() / MLFLOW_FOLDER).as_uri(),
+        return MlflowBackend(tracking.uri or StudyPaths(Path(root)).mlruns.resolve().as_uri(),
                              tracking.experiment or study)
     if tracking.backend == "tensorboard":
         from .tensorboard_backend import TensorBoardBackend
 
-        return TensorBoardBackend(Path(tracking.uri) if tracking.uri else Path(root) / TENSORBOARD_FOLDER)
+        return TensorBoardBackend(Path(tracking.uri) if tracking.uri else StudyPaths(Path(root)).tensorboard)
     return None
 
 
