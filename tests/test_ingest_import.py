@@ -85,7 +85,7 @@ def test_no_planted_value_survives_in_any_file(imported):
     files = [p for p in out.rglob("*") if p.is_file()]
     # no scenarios.jsonl: imported conversations have no scenario (only a synthetic mix brings them)
     assert {p.name for p in files} == {"train.jsonl", "val.jsonl", "test.jsonl", "rejects.jsonl", "stats.json",
-                                       "manifest.json"}
+                                       "README.md", "dataset_info.json", "manifest.json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
         compact = re.sub(r"\s", "", text)

@@ -14,9 +14,16 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .config import DEFAULT_PHONE_REGIONS, DataConfig, EvalConfig, JudgesConfig, ModelConfig, PrivacyConfig, field_help
+from .config import DEFAULT_PHONE_REGIONS, DataConfig, EvalConfig, JudgesConfig, ModelConfig, PrivacyConfig, TrackingConfig, field_help
 from .errors import TelcotuneError
 from .serve.limits import ServeLimits, option_help
+
+_TRACK_HELP = field_help(TrackingConfig, "backend") + " Overrides the config's tracking.backend."
+
+
+def _track_option():
+    return typer.Option(None, "--track", help=_TRACK_HELP)
+
 
 app = typer.Typer(
     name="telcotune",
@@ -53,9 +60,28 @@ def model_cmd(
     describe_model(spec, prompt=prompt, max_new_tokens=max_new_tokens)
 
 
-@app.command("data")
+data_app = typer.Typer(help="Generate synthetic support conversations (`telcotune data --out DIR`), or inspect a data folder.",
+                       no_args_is_help=False, rich_markup_mode=None)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+def data_inspect_cmd(
+    folder: Path = typer.Argument(..., help="Data folder (from `telcotune data` or `telcotune import`)."),
+    n: int = typer.Option(3, "--n", min=1, help="Conversations to show (the split's first)."),
+    split: str = typer.Option("train", "--split", help="train, val, test or test_ood."),
+    model: Optional[str] = typer.Option(None, help="Tokenize for this model [default: the study's (DIR/../config.json), else the embedded one]."),
+) -> None:
+    """Print conversations with the tokens training learns (the loss mask) highlighted."""
+    from .data.inspect import inspect_command
+
+    inspect_command(folder, split, n, model)
+
+
+@data_app.callback(invoke_without_command=True)
 def data_cmd(
-    out: Path = typer.Option(..., "--out", help="Output folder for the data set."),
+    ctx: typer.Context,
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder for the data set (required to generate)."),
     glossary: Optional[str] = typer.Option(None, help=field_help(DataConfig, "glossary")),
     backend: Optional[str] = typer.Option(None, help=field_help(DataConfig, "backend")),
     per_scenario: Optional[int] = typer.Option(None, help=field_help(DataConfig, "per_scenario")),
@@ -67,9 +93,16 @@ def data_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Take defaults from this experiment YAML's `data` section."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
-    """Generate synthetic support conversations from a glossary, validated and split by scenario."""
+    """Generate synthetic support conversations from a glossary, validated and split by scenario
+    (`telcotune data inspect DIR` shows what training learns from a data folder)."""
     from .config import resolve_config
     from .data.stage import run_data_stage
+    from .errors import ConfigError
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise ConfigError("telcotune data: --out is required (or `telcotune data inspect DIR`)")
 
     cfg = resolve_config(config, {"data": dict(
         glossary=glossary, backend=backend, per_scenario=per_scenario, seed=seed, concurrency=concurrency,
@@ -129,11 +162,13 @@ def run_cmd(
     config: Path = typer.Option(..., "--config", "-c", help="Experiment YAML (see configs/)."),
     workdir: Optional[Path] = typer.Option(None, help="Study folder [default: runs/<name>]."),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (stages current or to run, runs, steps, estimated time per stage from a quick probe) and write nothing."),
 ) -> None:
     """Run the whole study described by a config: data, sweep, evaluate, report."""
     from .pipeline import run_study
 
-    run_study(config, workdir, progress=not quiet)
+    run_study(config, workdir, progress=not quiet, track=track, dry_run=dry_run)
 
 
 from .config import EnergyConfig as _EnergyConfig, SweepConfig as _SweepConfig, TrainConfig as _TrainConfig  # noqa: E402
@@ -171,6 +206,7 @@ def train_cmd(
     precision: Optional[str] = typer.Option(None, help=_t("precision")),
     meter: Optional[str] = typer.Option(None, help=field_help(_EnergyConfig, "meter")),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Train one LoRA adapter (resumes from its checkpoint; skipped when already finished)."""
     from .config import resolve_config
@@ -182,7 +218,7 @@ def train_cmd(
                       max_length=max_length, seed=seed, rslora=rslora, dora=dora, schedule=schedule,
                       warmup_ratio=warmup_ratio, eval_every=eval_every, save_every=save_every,
                       early_stopping=early_stopping, precision=precision),
-        "model": {"spec": model}, "energy": {"meter": meter}})
+        "model": {"spec": model}, "energy": {"meter": meter}, "tracking": {"backend": track}})
     train_command(data, out, cfg, progress=not quiet)
 
 
@@ -200,6 +236,7 @@ def sweep_cmd(
     ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
     max_concurrent: Optional[int] = typer.Option(None, help=field_help(_SweepConfig, "max_concurrent")),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Train every LoRA configuration of a sweep (here one after another, or as Ray tasks); finished runs are skipped."""
     from .config import resolve_config
@@ -207,7 +244,8 @@ def sweep_cmd(
 
     cfg = resolve_config(config, {"model": {"spec": model}, "energy": {"meter": meter},
                                   "sweep": {"executor": executor, "ray_address": ray_address,
-                                            "max_concurrent": max_concurrent}})
+                                            "max_concurrent": max_concurrent},
+                                  "tracking": {"backend": track}})
     sweep_command(data, out, cfg, sweep, max_steps, only, progress=not quiet)
 
 
@@ -230,20 +268,23 @@ def evaluate_cmd(
     executor: Optional[str] = typer.Option(None, help="Where adapters answer: `local` or `ray` (one Ray task per adapter) [default: the config's sweep.executor]."),
     ray_address: Optional[str] = typer.Option(None, help=field_help(_SweepConfig, "ray_address")),
     quiet: bool = typer.Option(False, help="No progress bars."),
+    track: Optional[str] = _track_option(),
 ) -> None:
     """Answer evaluation prompts with every adapter, judge them with the panel, rank the runs."""
     from .config import resolve_config
     from .evaluate.stage import run_evaluate
     from .paths import EvalPaths
+    from .tracking import track_evaluation
 
     cfg = resolve_config(config, {
         "eval": dict(prompts=prompts, limit=limit, protocol=protocol, pairs=pairs, max_new_tokens=max_new_tokens,
                      batch_size=batch_size, include_base=include_base),
         "judges": {"panel": judge}, "model": {"spec": model},
-        "sweep": {"executor": executor, "ray_address": ray_address}})
+        "sweep": {"executor": executor, "ray_address": ray_address}, "tracking": {"backend": track}})
     ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
                            glossary=cfg.data.glossary_path(), allow_remote=allow_remote or cfg.data.remote_allowed(),
                            placement=cfg.sweep, resources=cfg.train.resources)
+    track_evaluation(cfg.tracking, out.parent, cfg.name, out, sweep)  # a study's eval/ sits in the study folder
     for name, section in ranking.judges.items():
         finding = section.loss_vs_judge.finding if section.loss_vs_judge else None
         typer.echo(f"{name}: {finding}" if finding else f"{name}: judged")
@@ -326,6 +367,19 @@ def export_cmd(
     from .serve.commands import export_command
 
     typer.echo(f"merged model: {export_command(workdir, run, adapter, model, out, dtype)}")
+
+
+@app.command("export-config")
+def export_config_cmd(
+    workdir: Path = typer.Option(..., "--workdir", help="Study folder (runs/<name>)."),
+    run: str = typer.Option(..., "--run", help="Run name (a folder of sweep/)."),
+    format: str = typer.Option(..., "--format", help="axolotl (YAML), llamafactory (YAML) or trl (a `trl sft` command)."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+) -> None:
+    """Write a run's configuration for Axolotl, LLaMA-Factory or TRL, on the study's data."""
+    from .interop import export_config
+
+    typer.echo(f"{format} config for run {run}: {export_config(workdir, run, format, out)}")
 
 
 @app.command("rate")

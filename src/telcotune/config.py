@@ -3,7 +3,7 @@ comes from its field descriptions (`field_help`), so the two cannot drift, and e
 merges its YAML and options in one function (`resolve_config`).
 
 A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`, `judges`,
-`energy`. Unknown keys and wrong types are errors that name the key.
+`energy`, `tracking`. Unknown keys and wrong types are errors that name the key.
 """
 
 from __future__ import annotations
@@ -34,11 +34,63 @@ GENERATION_BATCH_SIZE = 32
 """Prompts generated together, for the evaluation's answers and a local judge: on 2 CPU cores
 32 was the fastest (the offline judge scoring `make run`'s 102 answers took 48 s at 32 against
 53 s at 8: long prompts whose shared instructions prefill once a batch)."""
-TARGET_PRESETS: dict[str, tuple[str, ...]] = {
-    "qv": ("q_proj", "v_proj"),
-    "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
-    "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+ARCH_TARGET_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    # Llama, Qwen2, Mistral, SmolLM: separate projections.
+    "llama": {
+        "qv": ("q_proj", "v_proj"),
+        "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
+        "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    },
+    # Phi-3: query, key and value are one fused layer, as are gate and up; `qv` cannot take two
+    # of the three, so it means the fused layer.
+    "phi3": {
+        "qv": ("qkv_proj",),
+        "attn": ("qkv_proj", "o_proj"),
+        "all": ("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
+    },
+    # GPT-2: fused c_attn; `c_proj` is both the attention output and the MLP output, so `attn`
+    # names the attention one by its parent (PEFT matches a target as a name suffix).
+    "gpt2": {
+        "qv": ("c_attn",),
+        "attn": ("c_attn", "attn.c_proj"),
+        "all": ("c_attn", "c_proj", "c_fc"),
+    },
 }
+"""`targets` presets per architecture family: the family is the first whose `all` modules the
+model has (`train.lora.resolve_targets`)."""
+TARGET_PRESETS = ARCH_TARGET_PRESETS["llama"]
+"""The presets' module names for Llama-style models (the embedded model's)."""
+ALL_LINEAR = "all-linear"
+"""`targets: all-linear`, as in PEFT: every linear layer except the output head."""
+TRAIN_ALIASES: dict[str, str] = {
+    "lora_r": "r",
+    "lora_alpha": "alpha",
+    "lora_dropout": "dropout",
+    "lora_target_modules": "targets",
+    "learning_rate": "lr",
+    "micro_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accum",
+    "sequence_len": "max_length",
+    "num_epochs": "epochs",
+}
+"""PEFT / Axolotl key names accepted for train and sweep settings (alias -> telcotune's name).
+Giving both names of one setting is an error; `lora_target_modules` may be a list."""
+
+
+def canonical_train_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with every alias renamed to telcotune's key; ValueError when a setting is given
+    under both names. A list of target modules becomes the comma list `targets` holds."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = TRAIN_ALIASES.get(key, key)
+        if name in out:
+            alias = key if key in TRAIN_ALIASES else next(a for a, n in TRAIN_ALIASES.items() if n == name)
+            raise ValueError(f"{alias} is another name for {name}; give one of them")
+        out[name] = value
+    targets = out.get("targets")
+    if isinstance(targets, list) and all(isinstance(t, str) for t in targets):
+        out["targets"] = ",".join(targets)
+    return out
 
 
 class Section(BaseModel):
@@ -251,7 +303,7 @@ class TrainConfig(Section):
     dropout: float = Field(0.05, ge=0, lt=1)
     """LoRA dropout."""
     targets: str = "qv"
-    """Modules LoRA is injected into: `qv` (2), `attn` (4), `all` (7) or a comma list like `q_proj,v_proj`."""
+    """Modules LoRA is injected into: `qv` (2), `attn` (4), `all` (7) (names per architecture), `all-linear` or a comma list like `q_proj,v_proj`."""
     lr: float = Field(2e-4, gt=0)
     """Peak learning rate."""
     epochs: float = Field(1.0, gt=0)
@@ -291,14 +343,19 @@ class TrainConfig(Section):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     """Per-run Ray resources: `gpus`, `cpus`, `memory_gb` (only with `sweep.executor: ray`)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, raw: Any) -> Any:
+        return canonical_train_keys(raw) if isinstance(raw, Mapping) else raw
+
     @field_validator("targets")
     @classmethod
     def _targets_known(cls, value: str) -> str:
-        if value in TARGET_PRESETS:
+        if value in TARGET_PRESETS or value == ALL_LINEAR:
             return value
         names = [t.strip() for t in value.split(",") if t.strip()]
         if not names:
-            raise ValueError("targets is empty; use qv, attn, all or a comma list of module names")
+            raise ValueError(f"targets is empty; use qv, attn, all, {ALL_LINEAR} or a comma list of module names")
         return ",".join(names)
 
 
@@ -401,6 +458,28 @@ class EnergyConfig(Section):
     """Energy meter: `codecarbon` (the whole machine), `nvml` (only the GPUs the run was given, by NVML device index), `none` (energy recorded as missing)."""
 
 
+class TrackingConfig(Section):
+    """Experiment tracking of the training runs and the evaluation (`telcotune.tracking`)."""
+
+    backend: Literal["none", "mlflow", "tensorboard"] = "none"
+    """Tracker: `mlflow` (one run per configuration nested under the study's run), `tensorboard` (event files) or `none` (nothing imported or written)."""
+    uri: str | None = None
+    """MLflow tracking URI (a server or `file:` store) or TensorBoard log folder [default: the study folder's mlruns/ or tensorboard/]."""
+    experiment: str | None = None
+    """MLflow experiment name [default: the study name]."""
+
+    @field_validator("uri")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None and (urlsplit(value).password or urlsplit(value).username):
+            # the resolved config is written to the study folder: a password there would leak
+            raise ValueError("no credentials in the URI; set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                             "(or MLFLOW_TRACKING_TOKEN) in the environment instead")
+        return value
+
+
 class ExperimentConfig(Section):
     name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     """Study name; outputs go to runs/<name>/ unless --workdir says otherwise."""
@@ -418,6 +497,8 @@ class ExperimentConfig(Section):
     """The judge panel."""
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     """Energy metering."""
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    """Experiment tracking (MLflow or TensorBoard)."""
 
     def digest(self) -> str:
         return hash_obj(self.model_dump(mode="json"))
@@ -567,10 +648,14 @@ def expand_sweep(cfg: ExperimentConfig, source: str = "config") -> list[SweepRun
         if not isinstance(raw, dict):
             raise ConfigError(f"{origin}: runs.{i}: expected a mapping")
         label = raw.get("name", f"#{i}")
-        merged = {**defaults, **base, **raw}
-        layers = [layer.get("resources") for layer in (defaults, base, raw)]
-        if all(isinstance(layer, dict) for layer in layers if layer is not None):
-            merged["resources"] = {k: v for layer in layers if layer for k, v in layer.items()}  # per key
+        try:
+            layers = [defaults, canonical_train_keys(base), canonical_train_keys(raw)]
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: run {label}: {exc}") from None
+        merged = {k: v for layer in layers for k, v in layer.items()}
+        resources = [layer.get("resources") for layer in layers]
+        if all(isinstance(r, dict) for r in resources if r is not None):
+            merged["resources"] = {k: v for r in resources if r for k, v in r.items()}  # per key
         try:
             run = SweepRun.model_validate(merged)
         except ValidationError as exc:
@@ -594,7 +679,7 @@ def field_help(model: type[BaseModel], name: str) -> str:
 
 # Command-line options whose name is not the field's (`--` plus the name with dashes).
 _OPTION_NAMES = {("model", "spec"): "--model", ("data", "ood_terms"): "--ood-term",
-                 ("judges", "panel"): "--judge"}
+                 ("judges", "panel"): "--judge", ("tracking", "backend"): "--track"}
 
 
 def option_name(section: str, field: str) -> str:

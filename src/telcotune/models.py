@@ -70,7 +70,7 @@ def resolve_model(spec: str) -> Path:
                 f"model {spec!r}: folder has no config.json; expected a transformers model folder"
             )
         return local
-    if _looks_like_hub_id(spec):
+    if looks_like_hub_id(spec):
         return _resolve_hub(spec)
     raise ModelResolutionError(
         f"model {spec!r}: not an embedded model ({', '.join(EMBEDDED)}), not a folder, "
@@ -78,7 +78,21 @@ def resolve_model(spec: str) -> Path:
     )
 
 
-def _looks_like_hub_id(spec: str) -> bool:
+def adapter_base_name(spec: str) -> str:
+    """What an adapter records as `base_model_name_or_path`: the spec as the user gave it, so the
+    adapter loads wherever the model does. A hub id stays the hub id (not this machine's snapshot
+    path), the embedded model its name (which telcotune's loaders resolve, e.g. `telcotune serve
+    --adapter`), a local folder its absolute path."""
+    key = spec.strip().lower()
+    if key in EMBEDDED:
+        return key
+    local = Path(spec).expanduser()
+    if local.is_dir():
+        return str(local.resolve())
+    return spec.strip()
+
+
+def looks_like_hub_id(spec: str) -> bool:
     parts = spec.split("/")
     return len(parts) == 2 and all(parts) and not spec.startswith((".", "/", "~"))
 

@@ -4,7 +4,8 @@ file name by hand; every file one stage writes and another reads is named here.
     runs/<name>/
       config.json      the resolved experiment config
       data/            scenarios.jsonl, train/val/test(_ood).jsonl, rejects.jsonl, stats.json,
-                       energy.json, manifest.json (or an import's: no scenarios.jsonl unless mixed)
+                       energy.json, README.md (dataset card), dataset_info.json, manifest.json
+                       (or an import's: no scenarios.jsonl unless mixed)
       synthetic/       with `data.source.mix_synthetic`: the generated data folder mixed into data/
       sweep/<run>/     adapter/, checkpoint/, metrics.jsonl, metrics.json, energy.json, config.json,
                        manifest.json
@@ -14,6 +15,8 @@ file name by hand; every file one stage writes and another reads is named here.
                        knowledge.json, ranking.json, leaderboard.csv,
                        ratings.sqlite (people's ratings, `telcotune rate`), manifest.json
       report/          index.html, report.md, figures/, manifest.json
+      mlruns/, tensorboard/   experiment tracking (`tracking.hooks`), when enabled
+      exported/<run>-<tool>/  output of a tool run with a config from `telcotune export-config`
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class DataPaths:
     stats = property(lambda self: self.root / "stats.json")
     energy = property(lambda self: self.root / ENERGY)
     manifest = property(lambda self: self.root / MANIFEST)
+    card = property(lambda self: self.root / "README.md")
+    """The dataset card: its YAML header names the splits for `datasets.load_dataset`."""
+    dataset_info = property(lambda self: self.root / "dataset_info.json")
+    """LLaMA-Factory's dataset registry (`dataset_dir` can point at the folder)."""
 
     def split(self, name: str) -> Path:
         """`train`, `val`, `test` or `test_ood`."""
@@ -205,6 +212,15 @@ class StudyPaths:
     @property
     def resolved_config(self) -> Path:
         return self.root / "config.json"
+
+    mlruns = property(lambda self: self.root / "mlruns")
+    """The default MLflow file store (`tracking.backend: mlflow`)."""
+    tensorboard = property(lambda self: self.root / "tensorboard")
+    """The default TensorBoard log folder, one sub-folder per run (`tracking.backend: tensorboard`)."""
+
+    def exported(self, run: str, tool: str) -> Path:
+        """Where a config from `telcotune export-config` makes the other tool write its output."""
+        return self.root / "exported" / f"{run}-{tool}"
 
     # Typed views of the stage folders.
     data_paths = property(lambda self: DataPaths(self.data))

@@ -18,10 +18,18 @@ def study_paths(cfg: ExperimentConfig, workdir: Path | None) -> StudyPaths:
     return StudyPaths(Path(workdir) if workdir else Path("runs") / cfg.name)
 
 
-def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True) -> StudyPaths:
-    cfg = resolve_config(config_path, {})  # every section and sweep run validated before any work
+def run_study(config_path: Path, workdir: Path | None = None, progress: bool = True,
+              track: str | None = None, dry_run: bool = False) -> StudyPaths:
+    """`track`: the --track option (over the config's `tracking.backend`). `dry_run`: print the
+    plan (`dry_run.plan_study`) and write nothing."""
+    cfg = resolve_config(config_path, {"tracking": {"backend": track}})  # every section and sweep run validated before any work
     check_study_backends(cfg)  # an imported study refuses remote backends before any work
     paths = study_paths(cfg, workdir)
+    if dry_run:
+        from .dry_run import plan_study, print_plan
+
+        print_plan(cfg, paths, plan_study(cfg, paths), Console(highlight=False))
+        return paths
     paths.root.mkdir(parents=True, exist_ok=True)
     write_record(paths.resolved_config, cfg)
     console.print(f"study [bold]{cfg.name}[/] in {paths.root}")
@@ -84,18 +92,24 @@ def _sweep(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .energy import make_meter
     from .train.sweep import run_sweep
 
+    from .tracking import track_sweep
+
     rows = run_sweep(paths.data, paths.sweep, expand_sweep(cfg), cfg.model.ref(),
                      meter_factory=lambda: make_meter(cfg.energy), progress=progress, placement=cfg.sweep,
                      energy=cfg.energy)
+    track_sweep(cfg.tracking, paths.root, cfg.name, paths.sweep)
     console.print(f"sweep: {len(rows)} runs finished in {paths.sweep}")
 
 
 def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .evaluate.stage import run_evaluate
 
+    from .tracking import track_evaluation
+
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
                  progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed(),
                  placement=cfg.sweep, resources=cfg.train.resources)
+    track_evaluation(cfg.tracking, paths.root, cfg.name, paths.eval, paths.sweep)
 
 
 def _report(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:

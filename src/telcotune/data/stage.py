@@ -22,6 +22,7 @@ from ..llm.structured import JsonOutcome, complete_json_many
 from ..manifest import StageRun, hash_inputs, hash_obj
 from ..paths import MANIFEST, DataPaths
 from ..progress import progress_bar
+from .card import write_interop_files
 from .conversation import with_system
 from .dedup import deduplicate
 from .glossary import Glossary, load_glossary
@@ -101,6 +102,7 @@ def run_data_stage(cfg: DataConfig, out: Path, *, energy=None, progress: bool = 
         write_record(paths.stats, stats)
         if not kept:
             raise StageError(f"data: no generated conversation passed validation; see {paths.rejects}")
+        write_interop_files(paths)
         stage.complete([p.name for p in paths.root.iterdir() if p.is_file() and p.name != MANIFEST],
                        extra={"backend": cfg.backend, "prompt_version": PROMPT_VERSION})
     return stats

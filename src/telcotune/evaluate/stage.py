@@ -116,6 +116,23 @@ def check_judges(data: DataPaths, panel: list[str], allow_remote: bool) -> bool:
     return imported
 
 
+def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
+                     judges_cfg: JudgesConfig, glossary: Path = BUILTIN_GLOSSARY_FILE,
+                     runs: list[FinishedRun] | None = None, ratings: list | None = None) -> StageRun:
+    """The evaluation's stage skeleton (its config hash and inputs); `.current` says whether it
+    is done for these settings, answers and ratings. Reads only."""
+    paths = EvalPaths(Path(out))
+    data = DataPaths(Path(data_dir))
+    runs = evaluated_runs(sweep_dir) if runs is None else runs
+    ratings = load_ratings(paths) if ratings is None else ratings
+    prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
+    config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
+                            "judges": judges_cfg.panel})
+    knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
+    inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
+    return StageRun(paths.root, STAGE, config_hash, inputs)
+
+
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
                  progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False,
@@ -128,13 +145,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
     imported = check_judges(data, judges_cfg.panel, allow_remote)  # before any work
     runs = evaluated_runs(sweep_dir)
     prompts = load_prompts(data.root, eval_cfg.prompts, eval_cfg.limit, eval_cfg.seed)
-    prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
-    config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
-                            "judges": judges_cfg.panel})
     ratings = load_ratings(paths)  # people's ratings are an input: rating more updates the ranking
-    knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
-    inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
-    stage = StageRun(paths.root, STAGE, config_hash, inputs)
+    stage = evaluation_stage(data_dir, sweep_dir, out, model, eval_cfg, judges_cfg, glossary, runs, ratings)
     if stage.current:
         console.print(f"evaluate: {paths.root} is current, skipping")
         return read_record(paths.ranking, Ranking)

@@ -16,6 +16,7 @@ from ..artifacts.data import (
     ConversationRow, DataStats, ImportedFile, ImportReject, ImportSummary, RowOrigin, SyntheticMixSummary,
 )
 from ..artifacts.io import read_record, write_record, write_rows
+from ..data.card import write_interop_files
 from ..data.conversation import SYSTEM_PROMPT, with_system
 from ..data.dedup import deduplicate
 from ..data.stats import build_stats
@@ -233,5 +234,6 @@ def _write(out: Path, stage: StageRun, rows: dict[str, list[ConversationRow]], r
             write_jsonl(paths.scenarios, mix.scenarios)
         write_record(paths.stats, stats)
         verify_files(engine, [paths.split(n) for n in GROUP_SPLITS] + [paths.rejects, paths.stats])
+        write_interop_files(paths, source="imported" if mix is None else "imported and synthetic")
         run.complete([p.name for p in tmp.iterdir() if p.is_file() and p.name != MANIFEST],
                      extra={"holds_imported": True, "source": stats.source, "formats": formats})

@@ -3,7 +3,7 @@ its resolved module list), with the preset's name when the user gave one."""
 
 from __future__ import annotations
 
-from ..config import TARGET_PRESETS
+from ..config import ALL_LINEAR, TARGET_PRESETS
 from .load import RunArtifacts
 
 
@@ -13,4 +13,4 @@ def module_count(run: RunArtifacts) -> int:
 
 def module_label(run: RunArtifacts) -> str:
     preset = run.settings.targets
-    return f"{module_count(run)} ({preset})" if preset in TARGET_PRESETS else f"{module_count(run)} (custom)"
+    return f"{module_count(run)} ({preset})" if preset in TARGET_PRESETS or preset == ALL_LINEAR else f"{module_count(run)} (custom)"

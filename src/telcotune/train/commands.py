@@ -16,11 +16,16 @@ console = Console(stderr=True)
 
 
 def train_command(data: Path, out: Path, cfg: ExperimentConfig, progress: bool = True) -> RunMetrics:
+    from ..artifacts.run import read_finished_run
     from ..energy.factory import make_meter
+    from ..paths import RunPaths
+    from ..tracking import track_runs
     from .run import train_run
 
     metrics = train_run(data, out, cfg.train, cfg.model.ref(), meter=make_meter(cfg.energy),
                         progress=progress)
+    if cfg.tracking.backend != "none":  # the tracker's folder sits next to the run folder
+        track_runs(cfg.tracking, Path(out).parent, cfg.name, [read_finished_run(RunPaths(Path(out)))])
     console.print(
         f"{out}: {metrics.steps} steps, best val loss {_f(metrics.best_val_loss, '.4f')} "
         f"(step {metrics.best_step}), {_f(metrics.tokens_per_s, '.0f')} tokens/s, "
@@ -35,6 +40,7 @@ def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path
     section, else one run named `default` with the train defaults."""
     from ..config import SweepConfig
     from ..energy.factory import make_meter
+    from ..tracking import track_sweep
     from .sweep import run_sweep
 
     if sweep_file is not None:
@@ -45,6 +51,7 @@ def sweep_command(data: Path, out: Path, cfg: ExperimentConfig, sweep_file: Path
     names = [n.strip() for item in (only or []) for n in item.split(",") if n.strip()] or None
     rows = run_sweep(data, out, runs, cfg.model.ref(), meter_factory=lambda: make_meter(cfg.energy),
                      only=names, max_steps=max_steps, progress=progress, placement=cfg.sweep, energy=cfg.energy)
+    track_sweep(cfg.tracking, Path(out).parent, cfg.name, out)  # a study's sweep/ sits in the study folder
     table = Table("run", "r", "alpha", "targets", "lr", "best val loss", "tok/s", "s", "kWh")
     for r in rows:
         table.add_row(r.name, str(r.r), f"{r.alpha:g}", r.targets, f"{r.lr:g}", _f(r.best_val_loss, ".4f"),

@@ -46,10 +46,10 @@ from ..energy.base import Meter
 from ..errors import DataError, StageError
 from ..fsio import atomic_dir
 from ..manifest import StageRun, hash_inputs, hash_obj
-from ..models import ModelRef
+from ..models import ModelRef, adapter_base_name
 from ..paths import DataPaths, RunPaths
 from .batching import Examples, MicroBatchStream, collate, eval_batches, select
-from .lora import add_lora, count_params, linear_module_names, resolve_targets
+from .lora import add_lora, count_params, model_targets
 from .loss import LossFn
 from .metering import PhaseMeter, default_meter, write_run_energy
 from .precision import cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_threads
@@ -179,7 +179,7 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     else:
         threads = torch.get_num_threads()
     model.config.use_cache = False
-    modules = resolve_targets(cfg.targets, linear_module_names(model), f"model {model_ref.spec!r}")
+    modules = model_targets(model, cfg.targets, f"model {model_ref.spec!r}")
     if tokenized is None:
         tokenized = tokenize_data(data_dir, model_ref.load_tokenizer(model_dir))
     train_ex, val_ex = _examples(tokenized, cfg, data_dir)
@@ -365,8 +365,11 @@ def finalize(setup: Setup, fit: Fit, precision: str, probe: dict[str, float] | N
         # PEFT holds target modules as a set, listed in an order that varies with each process's
         # hash seed: sorted, the adapter is the same file from every process (Ray workers too)
         peft_config.target_modules = sorted(peft_config.target_modules)
+        peft_config.base_model_name_or_path = adapter_base_name(s.model_ref.spec)  # not the local folder
     with atomic_dir(s.paths.adapter) as tmp:
-        s.model.save_pretrained(tmp)
+        # LoRA never targets the embeddings (only linear modules), so PEFT's "auto" check, which
+        # asks the hub about base_model_name_or_path, is skipped: no network call at save.
+        s.model.save_pretrained(tmp, save_embedding_layers=False)
     final_val = next((r["val_loss"] for r in reversed(state.history) if "val_loss" in r), None)
     metrics = RunMetrics(
         best_val_loss=state.best_val_loss, best_step=state.best_step, final_val_loss=final_val,

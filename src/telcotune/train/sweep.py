@@ -39,7 +39,7 @@ from ..fsio import write_text
 from ..manifest import StageRun, hash_obj
 from ..models import ModelRef
 from ..paths import SweepPaths
-from .lora import meta_model_linear_names, resolve_targets
+from .lora import meta_model, model_targets
 from .metering import default_meter
 from .run import data_inputs, run_config_hash, run_stage, train_run
 from .tokenize import TokenizedData, tokenize_data
@@ -65,10 +65,10 @@ def validate_sweep(runs: list[SweepRun], model_dir: Path, only: Iterable[str] | 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"duplicate run name(s) in the sweep: {', '.join(dupes)}")
-    linear = meta_model_linear_names(model_dir, trust_remote_code)
+    meta = meta_model(model_dir, trust_remote_code)
     for r in runs:
         try:
-            resolve_targets(r.targets, linear, model_label)
+            model_targets(meta, r.targets, model_label)
         except ConfigError as exc:
             raise ConfigError(f"run {r.name}: {exc}") from None
     if only:
