@@ -54,8 +54,9 @@ RECORDS: list[tuple[str, type, bool]] = [
     ("eval/ranking.json", Ranking, False),
 ]
 # Files no other stage reads (inputs of people or other tools, or this stage's own log).
+# Written for people or other tools (dataset_info.json is LLaMA-Factory's), never read back by a stage.
 NOT_READ_BY_A_STAGE = {"data/scenarios.jsonl", "data/rejects.jsonl", "sweep/sweep.csv", "eval/leaderboard.csv",
-                       "sweep/.tokenized-*.pt"}
+                       "sweep/.tokenized-*.pt", "data/dataset_info.json"}
 
 
 @pytest.fixture(scope="module")
