@@ -69,10 +69,12 @@ VAL_TARGETS = [40, 55, 62, 48, 70, 51, 45, 66]
 """Assistant tokens of each of a fake study's validation conversations."""
 
 
-def example_losses(per_token: float, step: int | None, spread: float = 0.0, seed: int = 0) -> ExampleLosses:
-    """Per-conversation validation losses whose token-weighted mean is `per_token`; `spread`
-    varies the conversations' losses around it (seeded), keeping the mean exact."""
-    wobble = [spread * math.sin(seed + 1.7 * i) for i in range(len(VAL_TARGETS))]
+def example_losses(per_token: float, step: int | None, spread: float = 0.0, seed: int = 0,
+                   jitter: float = 0.0) -> ExampleLosses:
+    """Per-conversation validation losses whose token-weighted mean is `per_token`: `spread`
+    varies the conversations' difficulty (the same for every model, as on real data) and
+    `jitter` adds a model's own variation (seeded by `seed`), keeping the mean exact."""
+    wobble = [spread * math.sin(1.7 * i) + jitter * math.sin(seed + 2.3 * i) for i in range(len(VAL_TARGETS))]
     centre = sum(w * n for w, n in zip(wobble, VAL_TARGETS)) / sum(VAL_TARGETS)
     return ExampleLosses(examples=list(range(len(VAL_TARGETS))), targets=list(VAL_TARGETS),
                          loss_sum=[(per_token + w - centre) * n for w, n in zip(wobble, VAL_TARGETS)], step=step)

@@ -113,7 +113,8 @@ def write_sweep(study: StudyPaths) -> None:
         run_energy = fake.run_energy(train_j * 0.9, train_j * 0.1, 36_000)
         paths = fake.write_run(study.run(name), settings, metrics, energy=run_energy, rows=curve,
                                data_dir=str(study.data))
-        write_record(paths.val_losses, fake.example_losses(best_val, 40, spread=0.3, seed=k + 1))
+        write_record(paths.val_losses, fake.example_losses(best_val, 40, spread=0.3 * best_val / BASE_LOSS,
+                                                                 seed=k + 1, jitter=0.03))
         finished = read_finished_run(paths)
         rows.append(sweep_row(SweepRun(name=name, **settings.model_dump()), finished, base))
     write_record(study.sweep / "sweep.json", SweepSummary(
@@ -437,6 +438,8 @@ def test_training_shows_the_base_model_as_reference_line_row_and_paired_ratio(st
     (ax,) = [a for a in drawn["val_loss_curves"].axes if a.get_visible()]
     base_lines = [ln for ln in ax.get_lines() if ln.get_label() == figures.BASE_LINE_LABEL]
     assert len(base_lines) == 1 and list(base_lines[0].get_ydata()) == pytest.approx([BASE_LOSS, BASE_LOSS])
+    runs = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_label() in RUNS}
+    assert set(runs) == set(RUNS) and all(ln.get_xydata()[0].tolist() == pytest.approx([0, BASE_LOSS]) for ln in runs.values())
     html, md = read_report(study)
     training = md.split("## 2. Training")[1].split("## 3.")[0]
     assert "| base model (no adapter) |" in training and "| 1.6000 |" in training
@@ -445,4 +448,4 @@ def test_training_shows_the_base_model_as_reference_line_row_and_paired_ratio(st
     summary = json.loads((study / "sweep" / "sweep.json").read_text())
     best = next(r for r in summary["runs"] if r["name"] == "r32-all")["improvement"]
     assert best["ratio_low"] < best["ratio"] < best["ratio_high"] < 1 and best["n_examples"] == 8
-    assert f"{100 * best['ratio']:.1f}% [{100 * best['ratio_low']:.1f}, {100 * best['ratio_high']:.1f}]" in training
+    assert f"| {100 * best['ratio']:.1f}% ({100 * best['ratio_low']:.1f} to {100 * best['ratio_high']:.1f}) |" in training

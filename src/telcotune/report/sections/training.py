@@ -17,7 +17,7 @@ from .context import Context, figure_or_note
 
 TITLE = "2. Training"
 COLUMNS = ("run", "r", "alpha", "dropout", "lr", "target modules", "trainable params", "best val loss (step)",
-           "loss / base [95% CI]", "duration", "tokens/s", "energy", "energy method")
+           "loss / base (95% CI)", "duration", "tokens/s", "energy", "energy method")
 NUMERIC = (False, True, True, True, True, False, True, True, True, True, True, True, False)
 BASE_ROW_NAME = "base model (no adapter)"
 
@@ -26,7 +26,7 @@ def _ratio(imp: Improvement | None) -> str:
     """The adapter's loss as a share of the base's, with its paired interval."""
     if imp is None:
         return fmt.NA
-    return f"{fmt.pct(imp.ratio, 1)} [{100 * imp.ratio_low:.1f}, {100 * imp.ratio_high:.1f}]"
+    return f"{fmt.pct(imp.ratio, 1)} ({100 * imp.ratio_low:.1f} to {100 * imp.ratio_high:.1f})"
 
 
 def _row(run: RunArtifacts, imp: Improvement | None, energy: Callable[[float | None], str]) -> tuple[str, ...]:
@@ -73,8 +73,11 @@ def _base_summary(base: BaseValidation, imps: dict[str, Improvement | None]) -> 
     return blocks
 
 
-def _curve(run: RunArtifacts) -> list[tuple[float, float]]:
-    return [(row.step, row.val_loss) for row in run.curve if row.val_loss is not None]
+def _curve(run: RunArtifacts, start: float | None) -> list[tuple[float, float]]:
+    """The run's validation losses by step, from `start` at step 0: a fresh LoRA (B = 0) is the
+    base model, so the base model's loss is every comparable run's step-0 point."""
+    points = [(row.step, row.val_loss) for row in run.curve if row.val_loss is not None]
+    return [(0, start), *points] if start is not None and points else points
 
 
 def _summary(runs: list[RunArtifacts]) -> list[Block]:
@@ -97,7 +100,8 @@ def build(ctx: Context) -> Section:
         return Section("training", TITLE, (not_available("training runs", study.missing_reason("sweep")),))
     base = study.sweep.base if study.sweep else None
     imps = _improvements(runs, study)
-    path = val_loss_curves({r.name: _curve(r) for r in runs}, ctx.figure_path("val_loss_curves"),
+    starts = {r.name: base.val_loss if base and imps[r.name] else None for r in runs}
+    path = val_loss_curves({r.name: _curve(r, starts[r.name]) for r in runs}, ctx.figure_path("val_loss_curves"),
                            base.val_loss if base else None)
     energy = fmt.energy_formatter(total_j(x.energy) for x in runs)
     rows = ((_base_row(base),) if base else ()) + tuple(_row(r, imps[r.name], energy) for r in runs)
@@ -106,7 +110,8 @@ def build(ctx: Context) -> Section:
         *(_base_summary(base, imps) if base else [Note("The base model's validation loss was not measured "
                                                        "(sweep.json has no `base`).")]),
         figure_or_note(path, "Validation loss of every run against optimizer step; dashed: the base model "
-                             "without an adapter on the same conversations.", "validation-loss curves",
+                             "without an adapter on the same conversations, which is also each run's step 0 "
+                             "(a LoRA starts as the base model).", "validation-loss curves",
                        "no run logged a validation loss in metrics.jsonl"),
         Table(COLUMNS, rows,
               caption="loss / base: the run's best validation loss as a share of the base model's, with a 95% "
