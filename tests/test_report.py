@@ -445,6 +445,8 @@ def test_training_shows_the_base_model_as_reference_line_row_and_paired_ratio(st
     assert "| base model (no adapter) |" in training and "| 1.6000 |" in training
     assert "validation loss 1.6000 (the dashed line in the figure)" in training
     assert "4 of 4 adapters are below it with 95% confidence" in training
+    assert re.search(r"With 8 validation conversations these intervals are about ±\d\.\d% of the base loss: "
+                     r"two adapters whose losses differ by less than that are not told apart", training)
     summary = json.loads((study / "sweep" / "sweep.json").read_text())
     best = next(r for r in summary["runs"] if r["name"] == "r32-all")["improvement"]
     assert best["ratio_low"] < best["ratio"] < best["ratio_high"] < 1 and best["n_examples"] == 8

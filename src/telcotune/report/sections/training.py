@@ -65,6 +65,10 @@ def _base_summary(base: BaseValidation, imps: dict[str, Improvement | None]) -> 
                  f"{fmt.pct(best.ratio, 1)} of the base loss ({fmt.num(best.delta, 3)} nats/token lower, 95% CI "
                  f"{fmt.num(best.delta_low, 3)} to {fmt.num(best.delta_high, 3)}); worst: {worst_name}, "
                  f"{fmt.pct(worst.ratio, 1)}.")
+        widths = sorted((imp.ratio_high - imp.ratio_low) / 2 for imp in known.values())
+        text += (f" With {base.val_examples} validation conversations these intervals are about "
+                 f"±{fmt.pct(widths[len(widths) // 2], 1)} of the base loss: two adapters whose losses differ "
+                 f"by less than that are not told apart by this validation set.")
     blocks: list[Block] = [Text(text)]
     other = sorted(n for n, imp in imps.items() if imp is None)
     if other:
