@@ -81,7 +81,8 @@ def validate_sweep(runs: list[SweepRun], model_dir: Path, only: Iterable[str] | 
     return list(runs)
 
 
-def sweep_row(run: SweepRun, finished: FinishedRun, base: BaseValidation | None) -> SweepRow:
+def sweep_row(run: SweepRun, finished: FinishedRun, base: BaseValidation | None = None) -> SweepRow:
+    """The run's row of sweep.json; with `base` (the base model's measurement), its paired improvement."""
     m, energy = finished.metrics, finished.energy
     losses = read_optional(finished.paths.val_losses, ExampleLosses)
     return SweepRow(
