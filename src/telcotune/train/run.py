@@ -10,7 +10,9 @@ loop, with `validate`) -> `finalize` (adapter, metrics, energy; the manifest las
   is really faster there (`precision.resolve_precision`), fp32 master weights, the choice fixed
   for the whole run; gradient accumulation with the loss averaged over all assistant tokens of
   the optimizer step; gradient clipping at 1.0; AdamW on the LoRA parameters only; linear
-  warmup then cosine/linear/constant; validation every `eval_every` steps and at the end; a
+  warmup then cosine/linear/constant; validation every `eval_every` steps and at the end (per
+  conversation, `validation.py`; the best step's losses in val_losses.json, to pair with the
+  base model's); a
   checkpoint every `save_every` steps (`state.py`). Threads: every CPU the process may use (one
   for tiny models); glibc keeps freed memory (no page faults every step).
 
