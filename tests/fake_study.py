@@ -4,13 +4,15 @@ Numbers are chosen by the tests (no pipeline is run)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from telcotune.artifacts.io import parse, write_record, write_rows
 from telcotune.artifacts.manifest import StageManifest
 from telcotune.artifacts.ranking import JudgeSection
-from telcotune.artifacts.run import MetricsRow, RunConfig, RunMetrics
+from telcotune.artifacts.run import ExampleLosses, MetricsRow, RunConfig, RunMetrics
+from telcotune.artifacts.sweep import BaseValidation, ValSelection
 from telcotune.artifacts.energy import RunEnergy
 from telcotune.config import TARGET_PRESETS, TrainConfig
 from telcotune.energy.base import EnergyReading
@@ -64,6 +66,29 @@ def curve(loss: float, steps: int = 40, eval_every: int = 10) -> list[MetricsRow
             row["val_perplexity"] = 2.7 ** row["val_loss"]
         rows.append(MetricsRow(**row))
     return rows
+
+
+VAL_TARGETS = [40, 55, 62, 48, 70, 51, 45, 66]
+"""Assistant tokens of each of a fake study's validation conversations."""
+
+
+def example_losses(per_token: float, step: int | None, spread: float = 0.0, seed: int = 0,
+                   jitter: float = 0.0) -> ExampleLosses:
+    """Per-conversation validation losses whose token-weighted mean is `per_token`: `spread`
+    varies the conversations' difficulty (the same for every model, as on real data) and
+    `jitter` adds a model's own variation (seeded by `seed`), keeping the mean exact."""
+    wobble = [spread * math.sin(1.7 * i) + jitter * math.sin(seed + 2.3 * i) for i in range(len(VAL_TARGETS))]
+    centre = sum(w * n for w, n in zip(wobble, VAL_TARGETS)) / sum(VAL_TARGETS)
+    return ExampleLosses(examples=list(range(len(VAL_TARGETS))), targets=list(VAL_TARGETS),
+                         loss_sum=[(per_token + w - centre) * n for w, n in zip(wobble, VAL_TARGETS)], step=step)
+
+
+def base_validation(per_token: float, spread: float = 0.3) -> BaseValidation:
+    losses = example_losses(per_token, None, spread)
+    return BaseValidation(model="smollm2-135m-instruct", selection=ValSelection(max_length=512, max_val_examples=None,
+                                                                                 seed=0),
+                          val_loss=losses.mean_loss, val_tokens=sum(VAL_TARGETS), val_examples=len(VAL_TARGETS),
+                          precision="bf16", duration_s=3.0, losses=losses)
 
 
 def run_metrics(best_val_loss: float | None, *, steps: int = 40, trainable_params: int = 460_800,

@@ -96,9 +96,15 @@ def write_data(study: StudyPaths, ood: bool = True) -> None:
     fake.write_manifest_record(data.root, "data", backend="template")
 
 
+BASE_LOSS = 1.6
+"""The base model's validation loss in the fake study: above every run's."""
+
+
 def write_sweep(study: StudyPaths) -> None:
     rows = []
-    for name, (r, alpha, targets, loss, params, train_j) in RUNS.items():
+    base = fake.base_validation(BASE_LOSS)
+    write_record(study.sweep / "_base" / "base.json", base)
+    for k, (name, (r, alpha, targets, loss, params, train_j)) in enumerate(RUNS.items()):
         settings = TrainConfig(r=r, alpha=alpha, dropout=0.05, targets=targets, lr=0.0002, seed=0, max_steps=40,
                                batch_size=8, eval_every=10)
         curve = fake.curve(loss)
@@ -107,11 +113,13 @@ def write_sweep(study: StudyPaths) -> None:
         run_energy = fake.run_energy(train_j * 0.9, train_j * 0.1, 36_000)
         paths = fake.write_run(study.run(name), settings, metrics, energy=run_energy, rows=curve,
                                data_dir=str(study.data))
+        write_record(paths.val_losses, fake.example_losses(best_val, 40, spread=0.3 * best_val / BASE_LOSS,
+                                                                 seed=k + 1, jitter=0.03))
         finished = read_finished_run(paths)
-        rows.append(sweep_row(SweepRun(name=name, **settings.model_dump()), finished))
+        rows.append(sweep_row(SweepRun(name=name, **settings.model_dump()), finished, base))
     write_record(study.sweep / "sweep.json", SweepSummary(
         model="smollm2-135m-instruct", data_dir=str(study.data), max_steps_override=None, runs_total=len(rows),
-        runs_finished=len(rows), pending=[], runs=rows))
+        runs_finished=len(rows), pending=[], runs=rows, base=base))
     write_text(study.sweep / "sweep.csv", "name,r\n" + "".join(f"{r.name},{r.r}\n" for r in rows))
     fake.write_manifest_record(study.sweep, "sweep", model="smollm2-135m-instruct", runs=list(RUNS))
 
@@ -426,3 +434,33 @@ def test_figures_show_text_from_data_literally(tmp_path):
     cells = {"$x^$ plan|billing": 3, "Price $\\notacommand$|billing": 1, "$5 and $6 plans|outage": 2}
     path = coverage_heatmap(cells, tmp_path / "f.png")
     assert path is not None and path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_training_shows_the_base_model_as_reference_line_row_and_paired_ratio(study, monkeypatch):
+    from telcotune.report import figures
+
+    drawn = {}
+    real_save = figures._save
+
+    def keep(fig, path):
+        drawn[Path(path).stem] = fig
+        return real_save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    build_report(study)
+    (ax,) = [a for a in drawn["val_loss_curves"].axes if a.get_visible()]
+    base_lines = [ln for ln in ax.get_lines() if ln.get_label() == figures.BASE_LINE_LABEL]
+    assert len(base_lines) == 1 and list(base_lines[0].get_ydata()) == pytest.approx([BASE_LOSS, BASE_LOSS])
+    runs = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_label() in RUNS}
+    assert set(runs) == set(RUNS) and all(ln.get_xydata()[0].tolist() == pytest.approx([0, BASE_LOSS]) for ln in runs.values())
+    html, md = read_report(study)
+    training = md.split("## 2. Training")[1].split("## 3.")[0]
+    assert "| base model (no adapter) |" in training and "| 1.6000 |" in training
+    assert "validation loss 1.6000 (the dashed line in the figure)" in training
+    assert "4 of 4 adapters are below it with 95% confidence" in training
+    assert re.search(r"With 8 validation conversations these intervals are about ±\d\.\d% of the base loss: "
+                     r"two adapters whose losses differ by less than that are not told apart", training)
+    summary = json.loads((study / "sweep" / "sweep.json").read_text())
+    best = next(r for r in summary["runs"] if r["name"] == "r32-all")["improvement"]
+    assert best["ratio_low"] < best["ratio"] < best["ratio_high"] < 1 and best["n_examples"] == 8
+    assert f"| {100 * best['ratio']:.1f}% ({100 * best['ratio_low']:.1f} to {100 * best['ratio_high']:.1f}) |" in training

@@ -40,7 +40,8 @@ def test_run_writes_every_file_and_the_adapter_loads_with_plain_peft(tmp_path, d
     metrics = train_run(data_dir, run, cfg, ModelRef(str(tiny_model_dir)), meter=ReplayMeter(power_w=10.0), progress=False)
 
     names = {p.name for p in run.iterdir()}
-    assert names == {"adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json", "manifest.json"}
+    assert names == {"adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json", "manifest.json",
+                     "val_losses.json"}
     assert (run / "adapter" / "adapter_config.json").is_file()
     manifest_time = (run / "manifest.json").stat().st_mtime_ns
     assert all(p.stat().st_mtime_ns <= manifest_time for p in run.iterdir() if p.is_file())
@@ -59,6 +60,10 @@ def test_run_writes_every_file_and_the_adapter_loads_with_plain_peft(tmp_path, d
     assert saved["best_val_loss"] == min(r["val_loss"] for r in rows if "val_loss" in r)
     assert abs(saved["val_perplexity"] - torch.tensor(saved["best_val_loss"]).exp().item()) < 1e-3
     assert saved["precision"] in ("bf16", "fp32") and 0 < saved["trainable_params"] < saved["total_params"]
+    per_example = json.loads((run / "val_losses.json").read_text())  # the best step's, per conversation
+    assert per_example["step"] == saved["best_step"] and len(per_example["loss_sum"]) == saved["val_examples"]
+    assert sum(per_example["targets"]) == saved["val_tokens"]
+    assert sum(per_example["loss_sum"]) / saved["val_tokens"] == pytest.approx(saved["best_val_loss"], rel=1e-12)
 
     energy = json.loads((run / "energy.json").read_text())
     assert set(energy["phases"]) == {"training", "validation"} and energy["method"] == "measured"

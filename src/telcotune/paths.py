@@ -84,6 +84,8 @@ class RunPaths:
     energy = property(lambda self: self.root / ENERGY)
     config = property(lambda self: self.root / "config.json")
     manifest = property(lambda self: self.root / MANIFEST)
+    val_losses = property(lambda self: self.root / "val_losses.json")
+    """Per-conversation validation losses at the best step (paired with the base model's)."""
 
     @property
     def name(self) -> str:
@@ -99,6 +101,10 @@ class SweepPaths:
     summary = property(lambda self: self.root / "sweep.json")
     table = property(lambda self: self.root / "sweep.csv")
     manifest = property(lambda self: self.root / MANIFEST)
+    base = property(lambda self: self.root / "_base")
+    """The base model's validation measurement (a name no run can have: run names start with a
+    letter or digit)."""
+    base_record = property(lambda self: self.base / "base.json")
 
     def run(self, name: str) -> RunPaths:
         return RunPaths(self.root / name)

@@ -56,6 +56,26 @@ class MetricsRow(Record):
     val_perplexity: float | None = None
 
 
+class ExampleLosses(Record):
+    """Validation losses per conversation, the basis of paired comparisons between models on the
+    same validation set (sweep/<run>/val_losses.json at the best step; the base model's in
+    sweep/_base/base.json)."""
+
+    examples: list[int]
+    """Row indices into val.jsonl, in the order of the lists below."""
+    targets: list[int]
+    """Assistant tokens scored in each conversation (after truncation to max_length)."""
+    loss_sum: list[float]
+    """Summed cross-entropy (nats) over each conversation's assistant tokens."""
+    step: int | None
+    """The optimizer step these losses were measured at (None: the base model, untrained)."""
+
+    @property
+    def mean_loss(self) -> float:
+        """Token-weighted mean loss: the validation loss."""
+        return sum(self.loss_sum) / sum(self.targets)
+
+
 class RunMetrics(Record):
     """sweep/<run>/metrics.json: the finished run's results."""
 

@@ -131,13 +131,20 @@ def data_distributions(customer_turns: dict[str, int], length_hist: dict | None,
 # ---------------------------------------------------------------- 2. training
 
 
+BASE_LINE_LABEL = "base model (no adapter)"
+
+
 @literal_text
-def val_loss_curves(curves: dict[str, Sequence[tuple[float, float]]], path: Path) -> Path | None:
-    """Validation loss against optimizer step, one line per run."""
+def val_loss_curves(curves: dict[str, Sequence[tuple[float, float]]], path: Path,
+                    base_loss: float | None = None) -> Path | None:
+    """Validation loss against optimizer step, one line per run, and the base model's loss on
+    the same validation set as a dashed horizontal line (the reference every run must beat)."""
     curves = {run: pts for run, pts in curves.items() if pts}
     if not curves:
         return None
     fig, (ax,) = _figure(9.0, 4.6)
+    if base_loss is not None:
+        ax.axhline(base_loss, color="black", linestyle="--", linewidth=1.2, label=BASE_LINE_LABEL, zorder=1)
     for color, (run, pts) in zip(_colors(len(curves)), curves.items()):
         steps, losses = zip(*pts)
         ax.plot(steps, losses, marker="o", markersize=3, linewidth=1.4, color=color, label=run)

@@ -56,7 +56,7 @@ class LossFn:
 
     def __init__(self, model, device: torch.device, precision: str):
         self.model, self.device, self.precision = model, device, precision
-        base = model.get_base_model()
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a LoRA or the bare model
         self.fast = False
         if getattr(base.config, "model_type", None) in FAST_HEAD_TYPES:
             self.decoder = base.get_decoder()
@@ -87,5 +87,40 @@ class LossFn:
         if not self.fast:
             return F.cross_entropy(logits.float(), labels, reduction="sum")
         weight = self._head_weight()
-        chunk = max(1, CHUNK_BYTES // (4 * weight.shape[0]))
-        return HeadCrossEntropy.apply(hidden, weight, labels, chunk)
+        return HeadCrossEntropy.apply(hidden, weight, labels, _chunk_rows(weight))
+
+    def per_example(self, input_ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Summed cross-entropy of each row's target tokens, float64 [B] (no gradient): the same
+        targets and arithmetic as `__call__`, kept per conversation so that two models can be
+        compared example by example (validation, the base model's reference)."""
+        ids = input_ids.to(self.device, non_blocking=True)
+        tg = targets.to(self.device, non_blocking=True)
+        labels = ids[:, 1:][tg]
+        rows = tg.nonzero()[:, 0]
+        with torch.no_grad(), autocast(self.precision, self.device):
+            if self.fast:
+                hidden = self.decoder(input_ids=ids, use_cache=False).last_hidden_state[:, :-1][tg]
+            else:
+                logits = self.model(input_ids=ids, use_cache=False).logits[:, :-1][tg]
+        with torch.no_grad():
+            if self.fast:
+                token_loss = _token_losses(hidden, self._head_weight(), labels)
+            else:
+                token_loss = F.cross_entropy(logits.float(), labels, reduction="none")
+            out = torch.zeros(ids.shape[0], dtype=torch.float64, device=ids.device)
+            return out.index_add_(0, rows, token_loss.double()).cpu()
+
+
+def _chunk_rows(weight: torch.Tensor) -> int:
+    return max(1, CHUNK_BYTES // (4 * weight.shape[0]))
+
+
+def _token_losses(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-token cross-entropy of `hidden @ weight.T` in chunks of rows (as HeadCrossEntropy)."""
+    chunk = _chunk_rows(weight)
+    out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        for s in range(0, hidden.shape[0], chunk):
+            logits = (hidden[s:s + chunk].to(weight.dtype) @ weight.T).float()
+            out[s:s + chunk] = torch.logsumexp(logits, dim=-1) - logits.gather(1, labels[s:s + chunk, None]).squeeze(1)
+    return out

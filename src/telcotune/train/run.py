@@ -10,7 +10,9 @@ loop, with `validate`) -> `finalize` (adapter, metrics, energy; the manifest las
   is really faster there (`precision.resolve_precision`), fp32 master weights, the choice fixed
   for the whole run; gradient accumulation with the loss averaged over all assistant tokens of
   the optimizer step; gradient clipping at 1.0; AdamW on the LoRA parameters only; linear
-  warmup then cosine/linear/constant; validation every `eval_every` steps and at the end; a
+  warmup then cosine/linear/constant; validation every `eval_every` steps and at the end (per
+  conversation, `validation.py`; the best step's losses in val_losses.json, to pair with the
+  base model's); a
   checkpoint every `save_every` steps (`state.py`). Threads: every CPU the process may use (one
   for tiny models); glibc keeps freed memory (no page faults every step).
 
@@ -32,7 +34,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ import torch
 from rich.console import Console
 
 from ..artifacts.io import RowAppender, read_record, write_record, write_rows
-from ..artifacts.run import TRAIN_STAGE, MetricsRow, RunConfig, RunMetrics
+from ..artifacts.run import TRAIN_STAGE, ExampleLosses, MetricsRow, RunConfig, RunMetrics
 from ..config import PLACEMENT_KEYS, TrainConfig
 from ..energy.base import Meter
 from ..errors import DataError, StageError
@@ -48,7 +50,7 @@ from ..fsio import atomic_dir
 from ..manifest import StageRun, hash_inputs, hash_obj
 from ..models import ModelRef, adapter_base_name
 from ..paths import DataPaths, RunPaths
-from .batching import Examples, MicroBatchStream, collate, eval_batches, select
+from .batching import Examples, MicroBatchStream, select
 from .lora import add_lora, count_params, model_targets
 from .loss import LossFn
 from .metering import PhaseMeter, default_meter, write_run_energy
@@ -56,12 +58,13 @@ from .precision import cpu_has_bf16, keep_freed_memory, matmul_probe, pick_devic
 from .progress import StepProgress
 from .state import State, load_checkpoint, save_checkpoint, seed_everything, set_rng_state, rng_state
 from .tokenize import TokenizedData, tokenize_data
+from .validation import ValSet, build_val_set, example_losses, select_val
 
 STAGE = TRAIN_STAGE
-TRAIN_VERSION = 1
+TRAIN_VERSION = 2
 """Bumped when the training procedure changes what a run produces (invalidates manifests)."""
 MAX_GRAD_NORM = 1.0
-RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json")
+RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json", "val_losses.json")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -145,7 +148,7 @@ class Setup:
     stream: MicroBatchStream
     train_ex: Examples
     val_ex: Examples
-    val_batches: list = field(default_factory=list)
+    val: ValSet
     total_steps: int = 0
     warmup_steps: int = 0
     trainable_params: int = 0
@@ -153,12 +156,12 @@ class Setup:
 
     @property
     def val_targets(self) -> int:
-        return sum(b.n_targets for b in self.val_batches)
+        return self.val.n_targets
 
 
 def _examples(tokenized: TokenizedData, cfg: TrainConfig, data_dir: Path) -> tuple[Examples, Examples]:
     train_ex = select(tokenized.train, cfg.max_length, cfg.max_train_examples, cfg.seed)
-    val_ex = select(tokenized.val, cfg.max_length, cfg.max_val_examples, cfg.seed)
+    val_ex = select_val(tokenized.val, cfg)
     for name, ex in (("train", train_ex), ("val", val_ex)):
         if len(ex) == 0:
             raise DataError(f"{DataPaths(data_dir).split(name)}: no conversation has an assistant token "
@@ -194,9 +197,9 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     trainable, total = count_params(model)
     optimizer = torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, warmup, total_steps))
-    val_batches = [collate(val_ex, pos, tokenized.pad_id) for pos in eval_batches(val_ex, cfg.batch_size)]
+    val = build_val_set(val_ex, cfg.batch_size, tokenized.pad_id)
     return Setup(cfg, paths, model_ref, model_dir, data_dir, identity, device, threads, modules, model, params,
-                 optimizer, scheduler, stream, train_ex, val_ex, val_batches, total_steps, warmup, trainable, total)
+                 optimizer, scheduler, stream, train_ex, val_ex, val, total_steps, warmup, trainable, total)
 
 
 # ---------------------------------------------------------------- resume
@@ -245,19 +248,16 @@ class Fit:
         self.loss_fn = LossFn(setup.model, setup.device, precision)
         self.phases = PhaseMeter(meter, state.energy)
 
-    def validate(self) -> float:
-        """Token-weighted mean loss over every validation assistant token."""
+    def validate(self) -> ExampleLosses:
+        """Every validation conversation's loss; their token-weighted mean is the validation loss."""
         t0 = time.perf_counter()
         self.phases.begin("validation")
         self.s.model.eval()
-        total = torch.zeros((), dtype=torch.float64)
-        with torch.inference_mode():
-            for b in self.s.val_batches:
-                total += self.loss_fn(b.input_ids, b.targets).double().cpu()
+        losses = example_losses(self.loss_fn, self.s.val, self.state.step)
         self.s.model.train()
         self.phases.begin("training")
         self.state.val_time_s += time.perf_counter() - t0
-        return float(total) / self.s.val_targets
+        return losses
 
     def step(self) -> MetricsRow:
         """One optimizer step over `grad_accum` micro-batches; validates when due."""
@@ -292,9 +292,11 @@ class Fit:
 
     def _validation_row(self) -> dict[str, float | None]:
         s, state = self.s, self.state
-        val_loss = self.validate()
+        losses = self.validate()
+        val_loss = losses.mean_loss
         if state.best_val_loss is None or val_loss < state.best_val_loss:
             state.best_val_loss, state.best_step, state.bad_evals = val_loss, state.step, 0
+            state.best_losses = losses.model_dump(mode="json")
             if s.cfg.early_stopping:
                 self.best_weights = {n: p.detach().cpu().clone() for n, p in s.params.items()}
         else:
@@ -383,6 +385,7 @@ def finalize(setup: Setup, fit: Fit, precision: str, probe: dict[str, float] | N
         precision_probe=probe, device=str(s.device), threads=s.threads, train_examples=len(s.train_ex),
         val_examples=len(s.val_ex), sessions=state.sessions)
     write_record(s.paths.metrics, metrics)
+    write_record(s.paths.val_losses, ExampleLosses.model_validate(state.best_losses))
     write_run_energy(s.paths.energy, fit.phases, state.tokens_seen)
     return metrics
 

@@ -32,6 +32,8 @@ class State:
     duration_s: float = 0.0
     best_val_loss: float | None = None
     best_step: int | None = None
+    best_losses: dict[str, Any] | None = None
+    """The best validation's per-conversation losses (an ExampleLosses as JSON)."""
     bad_evals: int = 0
     stopped_early: bool = False
     energy: dict[str, list[dict]] = field(default_factory=dict)

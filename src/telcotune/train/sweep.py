@@ -16,6 +16,10 @@
   every run is finished. `energy_kwh` is the run's whole energy (training + validation phases);
   `j_per_train_token` is the training phase's energy per training token; `energy_method` is
   measured / estimated / missing.
+- Before the runs, the base model's validation loss is measured once on the validation set of
+  the sweep's first run (`reference.py`, SWEEP_DIR/_base/); sweep.json carries it and, for every
+  run validated on the same conversations, its paired improvement over the base
+  (`improvement.py`).
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..artifacts.io import write_record
-from ..artifacts.run import FinishedRun, RunMetrics, read_finished_run
-from ..artifacts.sweep import CSV_COLUMNS, SweepRow, SweepSummary
+from ..artifacts.io import read_optional, write_record
+from ..artifacts.run import ExampleLosses, FinishedRun, RunMetrics, read_finished_run
+from ..artifacts.sweep import CSV_COLUMNS, BaseValidation, SweepRow, SweepSummary
 from ..cluster import uses_ray
 from ..config import EnergyConfig, SweepConfig, SweepRun
 from ..energy.base import Meter
@@ -39,8 +43,10 @@ from ..fsio import write_text
 from ..manifest import StageRun, hash_obj
 from ..models import ModelRef
 from ..paths import SweepPaths
+from .improvement import improvement
 from .lora import meta_model, model_targets
 from .metering import default_meter
+from .reference import base_stage, measure_base
 from .run import data_inputs, run_config_hash, run_stage, train_run
 from .tokenize import TokenizedData, tokenize_data
 
@@ -80,8 +86,10 @@ def validate_sweep(runs: list[SweepRun], model_dir: Path, only: Iterable[str] | 
     return list(runs)
 
 
-def sweep_row(run: SweepRun, finished: FinishedRun) -> SweepRow:
+def sweep_row(run: SweepRun, finished: FinishedRun, base: BaseValidation | None = None) -> SweepRow:
+    """The run's row of sweep.json; with `base` (the base model's measurement), its paired improvement."""
     m, energy = finished.metrics, finished.energy
+    losses = read_optional(finished.paths.val_losses, ExampleLosses)
     return SweepRow(
         name=run.name, r=run.r, alpha=run.alpha, dropout=run.dropout, lr=run.lr, targets=run.targets,
         target_modules=finished.config.target_modules, trainable_params=m.trainable_params,
@@ -90,7 +98,8 @@ def sweep_row(run: SweepRun, finished: FinishedRun) -> SweepRow:
         energy_kwh=energy.total.energy_kwh if energy else None,
         j_per_train_token=energy.j_per_train_token if energy else None,
         energy_method=energy.method if energy else None, precision=m.precision,
-        settings=finished.config.train)
+        settings=finished.config.train,
+        improvement=improvement(base.losses, losses) if base is not None and losses is not None else None)
 
 
 def _csv(rows: list[SweepRow]) -> str:
@@ -99,6 +108,7 @@ def _csv(rows: list[SweepRow]) -> str:
     writer.writeheader()
     for row in rows:
         values = row.model_dump(mode="json")
+        values["loss_ratio_to_base"] = row.improvement.ratio if row.improvement else None
         writer.writerow({k: "" if values.get(k) is None else values[k] for k in CSV_COLUMNS})
     return buf.getvalue()
 
@@ -140,6 +150,11 @@ def run_sweep(
     runs = with_max_steps(runs, max_steps)
     model_dir = model.resolve()
     selected = validate_sweep(runs, model_dir, only, f"model {model.spec!r}", model.trust_remote_code)
+    if not base_stage(sweep, runs[0], model.spec, data_dir).current:
+        tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
+        base = measure_base(data_dir, sweep, runs[0], model, tokenized)
+        console.print(f"base model: validation loss {base.val_loss:.4f} on {base.val_examples} conversations "
+                      f"({base.duration_s:.0f} s)", highlight=False)
     pending = []
     for i, run in enumerate(selected, 1):
         if finished_and_current(sweep, run, model.spec, data_dir):
@@ -199,7 +214,9 @@ def summarize_sweep(sweep: SweepPaths, runs: list[SweepRun], model_spec: str, da
                     max_steps: int | None, failures: dict[str, str] | None = None) -> list[SweepRow]:
     """sweep.json and sweep.csv from the finished runs; the manifest once every run is finished."""
     finished = {r.name: f for r in runs if (f := finished_and_current(sweep, r, model_spec, data_dir))}
-    rows = [sweep_row(r, finished[r.name]) for r in runs if r.name in finished]
+    base = (read_optional(sweep.base_record, BaseValidation)
+            if base_stage(sweep, runs[0], model_spec, data_dir).current else None)
+    rows = [sweep_row(r, finished[r.name], base) for r in runs if r.name in finished]
     stage = StageRun(sweep.root, STAGE, sweep_config_hash(runs, model_spec), data_inputs(data_dir, sweep.root))
     if len(finished) == len(runs) and stage.current:
         return rows
@@ -207,7 +224,7 @@ def summarize_sweep(sweep: SweepPaths, runs: list[SweepRun], model_spec: str, da
         write_record(sweep.summary, SweepSummary(
             model=model_spec, data_dir=str(data_dir), max_steps_override=max_steps, runs_total=len(runs),
             runs_finished=len(rows), pending=[r.name for r in runs if r.name not in finished],
-            failed=dict(failures or {}), runs=rows))
+            failed=dict(failures or {}), runs=rows, base=base))
         write_text(sweep.table, _csv(rows))
         if len(finished) == len(runs):
             stage.complete([sweep.summary.name, sweep.table.name],
