@@ -192,3 +192,18 @@ def test_chat_drops_oldest_turns_when_the_context_is_full(engine):
     out = io.StringIO()
     run_chat(ChatSession(engine, "r4-a", max_new_tokens=4), io.StringIO("router " * 500 + "\n"), out)
     assert "message not sent" in out.getvalue()  # too long even alone: said, and the chat goes on
+
+
+def test_an_adapter_with_non_finite_weights_is_refused(study, tmp_path, tiny_model_dir):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "diverged"
+    shutil.copytree(study.run("r4-a") / "adapter", folder)
+    weights = load_file(folder / "adapter_model.safetensors")
+    first = sorted(weights)[0]
+    weights[first] = weights[first].fill_(float("nan"))
+    save_file(weights, folder / "adapter_model.safetensors")
+    with pytest.raises(ConfigError, match=f"adapter_model.safetensors: tensor {first} holds NaN"):
+        ChatEngine.load(adapter_target(folder, str(tiny_model_dir)))

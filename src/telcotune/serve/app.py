@@ -7,25 +7,25 @@ OpenAI clients show the message. /v1 needs the API key when one is configured; t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .auth import check_bearer
 from .body_limit import BodyLimit
 from .engine import ChatEngine
 from .errors import Busy, RequestRejected
+from .gates import ApiKeyGate, HostCheck
 from .jobs import DONE, ERROR, TEXT, ReplyJob
 from .limits import Slots
 from .schema import (
@@ -50,24 +50,23 @@ def create_app(engine: ChatEngine, *, api_key: str | None = None, allowed_hosts:
     `LOOPBACK_HOSTS`, so a web page whose domain re-resolves to 127.0.0.1 (DNS rebinding)
     cannot use it from the user's browser."""
     app = FastAPI(title="telcotune", docs_url=None, redoc_url=None, openapi_url=None)
+    # The last added runs first: Host, then the key, then the body size, then the app.
     app.add_middleware(BodyLimit, max_bytes=engine.limits.max_body_bytes)
+    if api_key:
+        app.add_middleware(ApiKeyGate, api_key=api_key)
     if allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+        app.add_middleware(HostCheck, allowed_hosts=allowed_hosts)
     app.state.engine = engine
     app.state.slots = Slots(engine.limits.concurrency)
     _add_error_handlers(app)
-    app.include_router(_api_router(engine, app.state.slots, api_key), prefix="/v1")
+    app.include_router(_api_router(engine, app.state.slots), prefix="/v1")
     app.include_router(_open_router(app.state.slots, api_key))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRouter:
-    async def authorize(authorization: Annotated[str | None, Header()] = None) -> None:
-        if api_key:
-            check_bearer(authorization, api_key)
-
-    router = APIRouter(dependencies=[Depends(authorize)])
+def _api_router(engine: ChatEngine, slots: Slots) -> APIRouter:
+    router = APIRouter()
     started = int(time.time())
 
     @router.get("/models")
@@ -77,7 +76,7 @@ def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRou
                                            for n in names]}
 
     @router.post("/chat/completions")
-    async def chat_completions(request: ChatRequest):
+    async def chat_completions(request: ChatRequest, http: Request):
         request.check_supported()
         prepared = engine.prepare(request.model, request.plain_messages(), request.new_tokens())
         slot = slots.try_acquire()
@@ -93,7 +92,7 @@ def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRou
         if request.stream:
             return StreamingResponse(_sse(job, ids, request.include_usage()), media_type="text/event-stream",
                                      headers=SSE_HEADERS)
-        return await _collect(job, ids)
+        return await _collect(job, ids, http)
 
     return router
 
@@ -104,13 +103,26 @@ def _seed(request: ChatRequest, temperature: float) -> int:
     return secrets.randbelow(2**31) if temperature > 0 else 0
 
 
-async def _collect(job: ReplyJob, ids: ReplyIds) -> dict[str, Any]:
-    async for kind, value in job.events():
-        if kind == DONE:
-            return completion(ids, value)
-        if kind == ERROR:
-            raise value
+async def _collect(job: ReplyJob, ids: ReplyIds, http: Request) -> dict[str, Any]:
+    # Nothing is sent until the reply is whole, so only the connection tells that the client
+    # left: a watcher cancels the job, which stops at the next token and frees its slot.
+    watcher = asyncio.create_task(_cancel_on_disconnect(http, job))
+    try:
+        async for kind, value in job.events():
+            if kind == DONE:
+                return completion(ids, value)
+            if kind == ERROR:
+                raise value
+    finally:
+        watcher.cancel()
     raise RuntimeError("reply ended without a result")
+
+
+async def _cancel_on_disconnect(http: Request, job: ReplyJob) -> None:
+    # The body has been read, so the next ASGI message is the disconnect.
+    while (await http.receive())["type"] != "http.disconnect":
+        pass
+    job.cancelled.set()
 
 
 def _data(obj: Any) -> str:

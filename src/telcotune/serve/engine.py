@@ -7,9 +7,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..adapters import AdapterHost
+from ..errors import ConfigError
 from ..generation import prompt_ids
 from ..models import load_tokenizer, resolve_model
 from .errors import InputTooLong, TooManyTokens, UnknownModel
@@ -43,6 +45,7 @@ class ChatEngine:
         # All served adapters stay loaded: a request only switches which one is active.
         bank = AdapterHost(model_dir, trust_remote_code=target.trust_remote_code)
         for name, folder in target.adapters.items():
+            check_finite_weights(folder)
             bank.load(name, folder)
         tokenizer = load_tokenizer(model_dir, trust_remote_code=target.trust_remote_code)
         return cls(bank, tokenizer, target.system_prompt, limits, target.default)
@@ -85,3 +88,22 @@ class ChatEngine:
             return generate_streaming(model, self.tokenizer, prepared.prompt, on_text,
                                       max_new_tokens=prepared.max_new_tokens, temperature=temperature,
                                       seed=seed, should_stop=should_stop, tokenizer_lock=self.tokenizer_lock)
+
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def check_finite_weights(adapter_dir: Path) -> None:
+    """Refuse an adapter with NaN or infinite weights: every reply would fail in the sampler
+    (a run that diverged writes such weights)."""
+    import torch
+    from safetensors import safe_open
+
+    path = Path(adapter_dir) / ADAPTER_WEIGHTS
+    if not path.is_file():
+        return  # PEFT names what is missing when it loads the folder
+    with safe_open(str(path), framework="pt") as weights:
+        for key in weights.keys():
+            if not torch.isfinite(weights.get_tensor(key)).all():
+                raise ConfigError(f"{path}: tensor {key} holds NaN or infinite values; this adapter cannot "
+                                  "be served (its training diverged: retrain it with a lower lr)")

@@ -44,7 +44,8 @@ class ChatRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     """Omitted: 0 (greedy), the decoding the runs were evaluated with."""
-    seed: int | None = None
+    seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
+    """A 64-bit integer (the sampler's seed)."""
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int | None = None
