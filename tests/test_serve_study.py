@@ -14,7 +14,7 @@ from telcotune.data.conversation import SYSTEM_PROMPT
 from telcotune.errors import ConfigError
 from telcotune.artifacts.io import write_record
 from telcotune.artifacts.ranking import BootstrapSettings, Ranking
-from telcotune.config import ExperimentConfig, TrainConfig
+from telcotune.config import DecodingConfig, ExperimentConfig, TrainConfig
 from telcotune.fsio import write_json, write_jsonl
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
@@ -66,6 +66,8 @@ def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, 
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+PLAIN_GREEDY = DecodingConfig(repetition_penalty=1.0, no_repeat_ngram=0)
+"""The evaluation's decoding: greedy without penalties."""
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,7 @@ def test_streamed_reply_equals_batched_greedy(engine, model):
     """Swapping adapters per reply answers exactly like a model holding only that adapter."""
     conversation = [{"role": "user", "content": "My router lights are red, what now?"}]
     pieces: list[str] = []
-    stats = engine.reply(engine.prepare(model, conversation, 12), pieces.append)
+    stats = engine.reply(engine.prepare(model, conversation, 12), pieces.append, decoding=PLAIN_GREEDY)
     with engine.bank.use(model) as held:
         expected = generate_batch(held, engine.tokenizer, [engine.conversation(conversation)], max_new_tokens=12)[0]
     assert "".join(pieces) == stats.text == expected.text

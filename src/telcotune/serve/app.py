@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +28,7 @@ from .errors import Busy, RequestRejected
 from .gates import ApiKeyGate, HostCheck
 from .jobs import DONE, ERROR, TEXT, ReplyJob
 from .limits import Slots
+from .metrics import CONTENT_TYPE, RequestMetrics, ServeMetrics
 from .schema import (
     ChatRequest, ReplyIds, chunk, completion, error_body, finish_reason, rejection_body, usage_chunk,
 )
@@ -57,15 +58,21 @@ def create_app(engine: ChatEngine, *, api_key: str | None = None, allowed_hosts:
     if allowed_hosts:
         app.add_middleware(HostCheck, allowed_hosts=allowed_hosts)
     app.state.engine = engine
-    app.state.slots = Slots(engine.limits.concurrency)
+    app.state.slots = slots = Slots(engine.limits.concurrency)
+    app.state.metrics = metrics = ServeMetrics({
+        "telcotune_batch_rows": ("Replies decoding in the running batch.", lambda: engine.batcher.running),
+        "telcotune_requests_in_progress": ("Requests holding a slot (decoding or waiting).",
+                                           lambda: slots.size - slots.free),
+    })
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: it sees every refusal too
     _add_error_handlers(app)
-    app.include_router(_api_router(engine, app.state.slots), prefix="/v1")
-    app.include_router(_open_router(app.state.slots, api_key))
+    app.include_router(_api_router(engine, slots, metrics), prefix="/v1")
+    app.include_router(_open_router(slots, api_key, metrics))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-def _api_router(engine: ChatEngine, slots: Slots) -> APIRouter:
+def _api_router(engine: ChatEngine, slots: Slots, metrics: ServeMetrics) -> APIRouter:
     router = APIRouter()
     started = int(time.time())
 
@@ -78,13 +85,15 @@ def _api_router(engine: ChatEngine, slots: Slots) -> APIRouter:
     @router.post("/chat/completions")
     async def chat_completions(request: ChatRequest, http: Request):
         request.check_supported()
+        decoding = request.decoding(engine.decoding)
         prepared = engine.prepare(request.model, request.plain_messages(), request.new_tokens())
         slot = slots.try_acquire()
         if slot is None:
+            metrics.rejection()
             raise Busy(f"the server is busy ({slots.size} requests in progress); retry shortly")
         try:
-            temperature = request.temperature or 0.0
-            job = ReplyJob(engine, prepared, slot, temperature=temperature, seed=_seed(request, temperature)).start()
+            job = ReplyJob(engine, prepared, slot, decoding=decoding, seed=_seed(request, decoding.temperature),
+                           stop=request.stop_strings(), metrics=metrics).start()
         except BaseException:
             slot.release()
             raise
@@ -144,8 +153,12 @@ async def _sse(job: ReplyJob, ids: ReplyIds, include_usage: bool) -> AsyncIterat
             yield _data(error_body("generation failed; see the server log", "server_error", "internal_error"))
 
 
-def _open_router(slots: Slots, api_key: str | None) -> APIRouter:
+def _open_router(slots: Slots, api_key: str | None, metrics: ServeMetrics) -> APIRouter:
     router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
 
     @router.get("/", include_in_schema=False)
     async def page() -> FileResponse:
