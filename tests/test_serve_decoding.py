@@ -69,11 +69,15 @@ def test_openai_client_stop_strings(client, engine):
 
 
 def test_stop_text_is_held_back_until_it_cannot_be_a_stop(engine):
-    text = ReplyText(engine.tokenizer, ("Hello, t",))
+    text = ReplyText(engine.tokenizer, ("thank", "you"))
     ids = engine.tokenizer("Hello, thank you", add_special_tokens=False)["input_ids"]
-    pieces = [text.feed(i) for i in ids]
-    assert "".join(pieces) + text.flush() == "Hello, thank you"[:0]  # the stop string starts the text
-    assert text.stopped
+    handed = ""
+    for token in ids:
+        handed += text.feed(token)
+        assert "t" not in handed  # a "t" may begin "thank": it waits, and is never handed out
+    assert handed == "Hello, " and text.text == "Hello, " and text.stopped
+    plain = ReplyText(engine.tokenizer, ("xyz",))
+    assert "".join(plain.feed(t) for t in ids) + plain.flush() == "Hello, thank you" and not plain.stopped
 
 
 def test_top_p_n_and_response_format(server, client, engine):
