@@ -150,3 +150,10 @@ def test_503_limit_holds_under_load(server, engine, monkeypatch):
         thread.join(60)
     assert statuses == [200] * LIMITS.concurrency
     assert httpx.post(url, json={"model": "r4-a", "messages": ask("hi"), "max_tokens": 2}, timeout=60).status_code == 200
+
+
+def test_a_request_cancelled_while_waiting_is_never_prefilled(engine):
+    """Its client left before it joined the batch: it ends without a token (joining would have
+    prefilled its prompt and picked one)."""
+    stats = engine.reply(engine.prepare("r4-a", ask("Hello"), 30), lambda _: None, should_stop=lambda: True)
+    assert stats.finish_reason == "cancelled" and stats.completion_tokens == 0 and stats.text == ""

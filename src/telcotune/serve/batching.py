@@ -105,6 +105,11 @@ class Batcher:
             if self._closed:
                 self._fail_all(RuntimeError("the server is shutting down"))
                 return None
+            # A request whose client left while it waited never costs a prefill.
+            gone = [w for w in self._waiting if w[1].should_stop()]
+            for _, row in gone:
+                self._finish(row, FINISH_CANCELLED)
+            self._waiting = [w for w in self._waiting if w not in gone]
             room = self.max_batch - self.running
             joining, self._waiting = self._waiting[:room], self._waiting[room:]
             return joining
