@@ -157,3 +157,18 @@ def test_a_request_cancelled_while_waiting_is_never_prefilled(engine):
     prefilled its prompt and picked one)."""
     stats = engine.reply(engine.prepare("r4-a", ask("Hello"), 30), lambda _: None, should_stop=lambda: True)
     assert stats.finish_reason == "cancelled" and stats.completion_tokens == 0 and stats.text == ""
+
+
+def test_a_shared_prompt_prefix_is_reused_and_changes_nothing(engine):
+    import os
+
+    from telcotune.serve.batching import MIN_SHARED_TOKENS
+
+    prompts = [engine.prepare("r4-b", ask(q), 12).prompt for q in QUESTIONS[2:4]]
+    assert len(os.path.commonprefix(prompts)) >= MIN_SHARED_TOKENS  # template and system prompt
+    engine.batcher._prefixes.clear()
+    lone(engine, "r4-b", QUESTIONS[2], 12)
+    reused = lone(engine, "r4-b", QUESTIONS[3], 12)  # its prefill starts after the shared prefix
+    assert engine.batcher._prefixes["r4-b"][0] == prompts[1]
+    engine.batcher._prefixes.clear()
+    assert lone(engine, "r4-b", QUESTIONS[3], 12) == reused  # the whole prompt prefilled

@@ -1,8 +1,9 @@
 """Continuous batching: every reply in progress is a row of one running batch per served model
 (an adapter, or the base), decoded one token per step on one thread.
 
-A new request's prompt is prefilled on its own, then its row joins the batch at the next token
-boundary: its keys and values are left-padded (or the batch's are) to a common length, and the
+A new request's prompt is prefilled on its own (reusing the keys and values of the part it
+shares with the previous prompt of that model: the chat template and system prompt), then its
+row joins the batch at the next token boundary: its keys and values are left-padded (or the batch's are) to a common length, and the
 attention mask hides the padding, as `generate` does for a left-padded batch. A row leaves as
 soon as it ends (end of turn, a stop string, its token limit) or its client goes
 (`should_stop`, polled before every step), and columns of padding no row needs any more are
@@ -13,6 +14,7 @@ as one adapter at a time (`AdapterHost.use`). `max_batch` caps the rows decoding
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +25,9 @@ from ..adapters import AdapterHost
 from ..config import DecodingConfig
 from .decoding import adjust_scores, pick_token, sampler
 from .streaming import FINISH_CANCELLED, FINISH_LENGTH, FINISH_STOP, ReplyStats, ReplyText
+
+MIN_SHARED_TOKENS = 16
+"""A shorter shared prefix is computed again: copying its keys and values would save little."""
 
 
 @dataclass(eq=False)
@@ -61,8 +66,11 @@ class _Batch:
 class Batcher:
     def __init__(self, bank: AdapterHost, stop_tokens: list[int], max_batch: int):
         self.bank, self.stop_tokens = bank, set(stop_tokens)
-        # Sliding-window or state-space caches cannot be padded and stacked like this.
-        self.max_batch = max_batch if _plain_cache(bank.model.config) else 1
+        # Sliding-window or state-space caches cannot be padded, stacked or cut like this.
+        self.plain = _plain_cache(bank.model.config)
+        self.max_batch = max_batch if self.plain else 1
+        self._prefixes: dict[str, tuple[list[int], list[tuple[Any, Any]]]] = {}
+        """Per model: the last prompt prefilled and its keys and values per layer."""
         self._waiting: list[tuple[str, Row]] = []
         self._batches: dict[str, _Batch] = {}
         self._wake = threading.Condition()
@@ -121,14 +129,30 @@ class Batcher:
         try:
             with self.bank.use(model_name) as model:
                 row.generator = sampler(model.device, row.settings, row.seed)
-                cache = DynamicCache(config=model.config)
-                out = model(input_ids=torch.tensor([row.prompt], device=model.device), past_key_values=cache,
-                            use_cache=True, logits_to_keep=1)
+                cache, start = self._reused_prefix(model_name, row.prompt, DynamicCache(config=model.config))
+                positions = torch.arange(start, len(row.prompt), device=model.device)[None]
+                out = model(input_ids=torch.tensor([row.prompt[start:]], device=model.device),
+                            position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            if self.plain:
+                self._prefixes[model_name] = (row.prompt, [(lay.keys, lay.values) for lay in cache.layers])
             if self._advance(row, out.logits[0, -1]):
                 batch = self._batches.setdefault(model_name, _Batch())
                 _merge(batch, row, out.past_key_values, len(row.prompt))
         except Exception as exc:  # this request fails; the others go on
             row.on_done(exc)
+
+    def _reused_prefix(self, model_name: str, prompt: list[int], cache: Any) -> tuple[Any, int]:
+        """`cache` holding the keys and values of the prompt's first tokens that the previous
+        prompt of this model shared (the chat template and system prompt, mostly), and how many
+        those are. Equal tokens at equal positions give equal keys and values in a causal model;
+        the stored tensors are never written to (cache layers only concatenate)."""
+        tokens, layers = self._prefixes.get(model_name, ((), []))
+        common = min(len(os.path.commonprefix([list(tokens), prompt])), len(prompt) - 1)
+        if common < MIN_SHARED_TOKENS:
+            return cache, 0
+        for layer, (keys, values) in zip(cache.layers, layers):
+            layer.update(keys[:, :, :common], values[:, :, :common])
+        return cache, common
 
     def _step(self, model_name: str) -> None:
         import torch
