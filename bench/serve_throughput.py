@@ -3,7 +3,7 @@ against the one-at-a-time path (`--max-batch 1`, requests answered in arrival or
 requests, side by side in one run.
 
 Each path is the real server: `python -m telcotune serve` in its own process on a loopback
-port with the embedded model (and a LoRA adapter freshly initialised on it, so the adapter
+port (both running, each load level measured on one path right after the other) with the embedded model (and a LoRA adapter freshly initialised on it, so the adapter
 path is exercised). For 1, 4 and 8 concurrent clients, each client sends `--rounds` greedy
 streaming requests one after the other (a bounded load); printed per path and level: aggregate
 completion tokens/s, time to first token and request latency (p50, p99), then the ratios.
@@ -16,6 +16,7 @@ request's; greedy replies equal on both paths.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -142,12 +143,19 @@ def main() -> None:
     prompts = eval_prompts(max(args.levels) * args.rounds)
     paths = {"one-at-a-time": 1, "batched": max(args.levels)}
     measured: dict[str, dict[int, dict]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         adapter = make_adapter(Path(tmp) / ADAPTER)
-        for offset, (name, max_batch) in enumerate(paths.items()):
-            with Server(adapter, max_batch, args.port + offset, args.max_tokens, args.threads) as server:
-                stream_one(server.url, prompts[0], 8)  # warm-up
-                measured[name] = {c: drive(server.url, prompts, c, args.rounds, args.max_tokens) for c in args.levels}
+        # Both servers run at once (an idle one costs nothing) and each load level is measured on
+        # one path right after the other, so a change in the machine's load hits both alike.
+        servers = {name: stack.enter_context(Server(adapter, max_batch, args.port + offset, args.max_tokens,
+                                                    args.threads))
+                   for offset, (name, max_batch) in enumerate(paths.items())}
+        for server in servers.values():
+            stream_one(server.url, prompts[0], 8)  # warm-up
+        for clients in args.levels:
+            for name, server in servers.items():
+                measured.setdefault(name, {})[clients] = drive(server.url, prompts, clients, args.rounds,
+                                                               args.max_tokens)
     report(measured, args)
 
 
