@@ -19,8 +19,8 @@ from telcotune.artifacts.energy import AnswersEnergy, DataEnergy, JudgeEnergy, R
 from telcotune.artifacts.io import read_record, read_rows
 from telcotune.artifacts.manifest import StageManifest
 from telcotune.artifacts.ranking import Ranking
-from telcotune.artifacts.run import MetricsRow, RunConfig, RunMetrics
-from telcotune.artifacts.sweep import SweepSummary
+from telcotune.artifacts.run import ExampleLosses, MetricsRow, RunConfig, RunMetrics
+from telcotune.artifacts.sweep import BaseValidation, SweepSummary
 from telcotune.config import ExperimentConfig
 from telcotune.judge.base import Judgment
 from telcotune.paths import StudyPaths
@@ -42,6 +42,8 @@ RECORDS: list[tuple[str, type, bool]] = [
     ("*/manifest.json", StageManifest, False),
     ("sweep/*/manifest.json", StageManifest, False),
     ("sweep/sweep.json", SweepSummary, False),
+    ("sweep/_base/base.json", BaseValidation, False),
+    ("sweep/*/val_losses.json", ExampleLosses, False),
     ("sweep/*/config.json", RunConfig, False),
     ("sweep/*/metrics.json", RunMetrics, False),
     ("sweep/*/metrics.jsonl", MetricsRow, True),

@@ -72,5 +72,5 @@ def test_serve_and_chat_defaults_are_the_server_limits(capsys, monkeypatch):
 
 
 def test_serve_limits_keep_the_default_reply_under_the_cap():
-    assert ServeLimits.capped(max_input_tokens=100, max_new_tokens=64, concurrency=1).default_new_tokens == 64
-    assert ServeLimits.capped(max_input_tokens=100, max_new_tokens=4096, concurrency=1).default_new_tokens == ServeLimits().default_new_tokens
+    assert ServeLimits.capped(max_input_tokens=100, max_new_tokens=64, concurrency=1, max_batch=1).default_new_tokens == 64
+    assert ServeLimits.capped(max_input_tokens=100, max_new_tokens=4096, concurrency=1, max_batch=1).default_new_tokens == ServeLimits().default_new_tokens

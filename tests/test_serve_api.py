@@ -136,7 +136,9 @@ def test_api_key_required_on_v1_only(keyed_server):
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert httpx.get(f"{url}/static/chat.js").status_code == 200
     # a page on another domain that re-resolves to 127.0.0.1 (DNS rebinding) is refused
-    assert httpx.get(f"{url}/health", headers={"Host": "evil.example"}).status_code == 400
+    assert_error(httpx.get(f"{url}/health", headers={"Host": "evil.example"}), 400, "invalid_host")
+    assert_error(httpx.post(f"{url}/v1/chat/completions", headers={"Host": "evil.example:80"}, json=body), 400,
+                 "invalid_host")
     assert httpx.get(f"http://localhost:{keyed_server.port}/health").status_code == 200
 
 
@@ -190,6 +192,42 @@ def test_client_leaving_mid_stream_stops_generation_and_frees_its_slot(server, e
     with httpx.stream("POST", f"{server.base_url}/v1/chat/completions", json=body, timeout=60) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("data: ") and next(lines) == "" and next(lines).startswith("data: ")
+    deadline = time.monotonic() + 30
+    while not finished or httpx.get(f"{server.base_url}/health").json()["free_slots"] < LIMITS.concurrency:
+        assert time.monotonic() < deadline, "the generation never stopped or its slot was never given back"
+        time.sleep(0.05)
+    assert finished[0].finish_reason == "cancelled" and finished[0].completion_tokens < 32
+
+
+def test_auth_is_checked_before_the_body_is_parsed(keyed_server):
+    url = f"{keyed_server.base_url}/v1/chat/completions"
+    malformed = {"Content-Type": "application/json"}
+    assert_error(httpx.post(url, content=b"{not json", headers=malformed), 401, "invalid_api_key")
+    keyed = {**malformed, "Authorization": f"Bearer {KEY}"}
+    assert_error(httpx.post(url, content=b"{not json", headers=keyed), 422, "invalid_request")
+
+
+@pytest.mark.parametrize("seed", [2**64, 2**63, -(2**63) - 1])
+def test_a_seed_outside_64_bits_is_refused(server, seed):
+    body = {"model": "r4-a", "messages": ASK, "max_tokens": 2, "temperature": 1, "seed": seed}
+    error = assert_error(httpx.post(f"{server.base_url}/v1/chat/completions", json=body, timeout=30), 422,
+                         "invalid_request", "seed")
+    assert error["param"] == "seed"
+
+
+def test_non_streaming_client_leaving_stops_generation_and_frees_its_slot(server, engine, monkeypatch):
+    finished = []
+    reply = engine.reply
+
+    def slow_reply(prepared, on_text, **options):  # 50 ms a token: the client leaves long before the end
+        stats = reply(prepared, lambda piece: (time.sleep(0.05), on_text(piece)), **options)
+        finished.append(stats)
+        return stats
+
+    monkeypatch.setattr(engine, "reply", slow_reply)
+    body = {"model": "r4-a", "messages": ASK, "max_tokens": 32}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        httpx.post(f"{server.base_url}/v1/chat/completions", json=body, timeout=httpx.Timeout(10, read=0.3))
     deadline = time.monotonic() + 30
     while not finished or httpx.get(f"{server.base_url}/health").json()["free_slots"] < LIMITS.concurrency:
         assert time.monotonic() < deadline, "the generation never stopped or its slot was never given back"

@@ -14,7 +14,7 @@ from telcotune.data.conversation import SYSTEM_PROMPT
 from telcotune.errors import ConfigError
 from telcotune.artifacts.io import write_record
 from telcotune.artifacts.ranking import BootstrapSettings, Ranking
-from telcotune.config import ExperimentConfig, TrainConfig
+from telcotune.config import DecodingConfig, ExperimentConfig, TrainConfig
 from telcotune.fsio import write_json, write_jsonl
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
@@ -66,6 +66,8 @@ def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, 
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+PLAIN_GREEDY = DecodingConfig(repetition_penalty=1.0, no_repeat_ngram=0)
+"""The evaluation's decoding: greedy without penalties."""
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,7 @@ def test_streamed_reply_equals_batched_greedy(engine, model):
     """Swapping adapters per reply answers exactly like a model holding only that adapter."""
     conversation = [{"role": "user", "content": "My router lights are red, what now?"}]
     pieces: list[str] = []
-    stats = engine.reply(engine.prepare(model, conversation, 12), pieces.append)
+    stats = engine.reply(engine.prepare(model, conversation, 12), pieces.append, decoding=PLAIN_GREEDY)
     with engine.bank.use(model) as held:
         expected = generate_batch(held, engine.tokenizer, [engine.conversation(conversation)], max_new_tokens=12)[0]
     assert "".join(pieces) == stats.text == expected.text
@@ -192,3 +194,18 @@ def test_chat_drops_oldest_turns_when_the_context_is_full(engine):
     out = io.StringIO()
     run_chat(ChatSession(engine, "r4-a", max_new_tokens=4), io.StringIO("router " * 500 + "\n"), out)
     assert "message not sent" in out.getvalue()  # too long even alone: said, and the chat goes on
+
+
+def test_an_adapter_with_non_finite_weights_is_refused(study, tmp_path, tiny_model_dir):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "diverged"
+    shutil.copytree(study.run("r4-a") / "adapter", folder)
+    weights = load_file(folder / "adapter_model.safetensors")
+    first = sorted(weights)[0]
+    weights[first] = weights[first].fill_(float("nan"))
+    save_file(weights, folder / "adapter_model.safetensors")
+    with pytest.raises(ConfigError, match=f"adapter_model.safetensors: tensor {first} holds NaN"):
+        ChatEngine.load(adapter_target(folder, str(tiny_model_dir)))

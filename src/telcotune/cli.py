@@ -325,7 +325,7 @@ def chat_cmd(
     adapter: Optional[Path] = typer.Option(None, help=_ADAPTER_HELP),
     model: Optional[str] = typer.Option(None, help=_MODEL_HELP),
     max_new_tokens: int = typer.Option(ServeLimits.default_new_tokens, min=1, help="Longest reply, in tokens."),
-    temperature: float = typer.Option(0.0, help="Sampling temperature; 0 is greedy."),
+    temperature: Optional[float] = typer.Option(None, min=0, max=2, help="Sampling temperature; 0 is greedy [default: the study config's decoding.temperature, 0]."),
 ) -> None:
     """Chat in the terminal with a fine-tuned assistant (streamed replies; /reset, /exit)."""
     from .serve.commands import chat_command
@@ -343,6 +343,7 @@ def serve_cmd(
     port: int = typer.Option(8000, help="TCP port."),
     api_key_env: Optional[str] = typer.Option(None, help="Require `Authorization: Bearer <key>` with the key read from this environment variable."),
     concurrency: int = typer.Option(ServeLimits.concurrency, min=1, help=option_help("concurrency")),
+    max_batch: int = typer.Option(ServeLimits.max_batch, min=1, help=option_help("max_batch")),
     max_new_tokens: int = typer.Option(ServeLimits.max_new_tokens, min=1, help=option_help("max_new_tokens")),
     max_input_tokens: int = typer.Option(ServeLimits.max_input_tokens, min=1, help=option_help("max_input_tokens")),
 ) -> None:
@@ -350,7 +351,7 @@ def serve_cmd(
     from .serve.commands import serve_command
 
     limits = ServeLimits.capped(max_input_tokens=max_input_tokens, max_new_tokens=max_new_tokens,
-                                concurrency=concurrency)
+                                concurrency=concurrency, max_batch=max_batch)
     serve_command(workdir, run, adapter, model, host, port, api_key_env, limits)
 
 

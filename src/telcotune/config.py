@@ -3,7 +3,7 @@ comes from its field descriptions (`field_help`), so the two cannot drift, and e
 merges its YAML and options in one function (`resolve_config`).
 
 A study file has the sections `name`, `model`, `data`, `train`, `sweep`, `eval`, `judges`,
-`energy`, `tracking`. Unknown keys and wrong types are errors that name the key.
+`energy`, `tracking`, `decoding`. Unknown keys and wrong types are errors that name the key.
 """
 
 from __future__ import annotations
@@ -480,6 +480,28 @@ class TrackingConfig(Section):
         return value
 
 
+class DecodingConfig(Section):
+    """How `chat` and `serve` pick each reply token; a request may override each field. The
+    defaults are greedy with a light repetition penalty and no repeated 4-grams, as llama.cpp and
+    Ollama ship a penalty by default: a small model decoded greedily otherwise loops ("a slow
+    connection, a slow connection, ...")."""
+
+    temperature: float = Field(0.0, ge=0, le=2)
+    """Sampling temperature; 0 is greedy (the same reply every time)."""
+    top_p: float = Field(1.0, gt=0, le=1)
+    """Nucleus sampling: sample among the most likely tokens whose probabilities add up to this (with temperature > 0)."""
+    repetition_penalty: float = Field(1.1, ge=1, le=2)
+    """Divide the (positive) score of every token already in the reply's last `penalty_window` tokens by this; 1 is off (llama.cpp's repeat_penalty)."""
+    frequency_penalty: float = Field(0.0, ge=-2, le=2)
+    """OpenAI's: subtract this times a token's count in the window from its score."""
+    presence_penalty: float = Field(0.0, ge=-2, le=2)
+    """OpenAI's: subtract this from the score of every token present in the window."""
+    penalty_window: int = Field(64, ge=1)
+    """Reply tokens the penalties look back over (Ollama's repeat_last_n); the prompt is never penalised."""
+    no_repeat_ngram: int = Field(4, ge=0)
+    """Never repeat an n-gram of this many tokens within the reply; 0 is off."""
+
+
 class ExperimentConfig(Section):
     name: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     """Study name; outputs go to runs/<name>/ unless --workdir says otherwise."""
@@ -499,6 +521,8 @@ class ExperimentConfig(Section):
     """Energy metering."""
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     """Experiment tracking (MLflow or TensorBoard)."""
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    """Decoding of `chat` and `serve` replies (requests may override it)."""
 
     def digest(self) -> str:
         return hash_obj(self.model_dump(mode="json"))

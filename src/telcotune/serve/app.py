@@ -7,27 +7,28 @@ OpenAI clients show the message. /v1 needs the API key when one is configured; t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .auth import check_bearer
 from .body_limit import BodyLimit
 from .engine import ChatEngine
 from .errors import Busy, RequestRejected
+from .gates import ApiKeyGate, HostCheck
 from .jobs import DONE, ERROR, TEXT, ReplyJob
 from .limits import Slots
+from .metrics import CONTENT_TYPE, RequestMetrics, ServeMetrics
 from .schema import (
     ChatRequest, ReplyIds, chunk, completion, error_body, finish_reason, rejection_body, usage_chunk,
 )
@@ -50,24 +51,29 @@ def create_app(engine: ChatEngine, *, api_key: str | None = None, allowed_hosts:
     `LOOPBACK_HOSTS`, so a web page whose domain re-resolves to 127.0.0.1 (DNS rebinding)
     cannot use it from the user's browser."""
     app = FastAPI(title="telcotune", docs_url=None, redoc_url=None, openapi_url=None)
+    # The last added runs first: Host, then the key, then the body size, then the app.
     app.add_middleware(BodyLimit, max_bytes=engine.limits.max_body_bytes)
+    if api_key:
+        app.add_middleware(ApiKeyGate, api_key=api_key)
     if allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+        app.add_middleware(HostCheck, allowed_hosts=allowed_hosts)
     app.state.engine = engine
-    app.state.slots = Slots(engine.limits.concurrency)
+    app.state.slots = slots = Slots(engine.limits.concurrency)
+    app.state.metrics = metrics = ServeMetrics({
+        "telcotune_batch_rows": ("Replies decoding in the running batch.", lambda: engine.batcher.running),
+        "telcotune_requests_in_progress": ("Requests holding a slot (decoding or waiting).",
+                                           lambda: slots.size - slots.free),
+    })
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: it sees every refusal too
     _add_error_handlers(app)
-    app.include_router(_api_router(engine, app.state.slots, api_key), prefix="/v1")
-    app.include_router(_open_router(app.state.slots, api_key))
+    app.include_router(_api_router(engine, slots, metrics), prefix="/v1")
+    app.include_router(_open_router(slots, api_key, metrics))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRouter:
-    async def authorize(authorization: Annotated[str | None, Header()] = None) -> None:
-        if api_key:
-            check_bearer(authorization, api_key)
-
-    router = APIRouter(dependencies=[Depends(authorize)])
+def _api_router(engine: ChatEngine, slots: Slots, metrics: ServeMetrics) -> APIRouter:
+    router = APIRouter()
     started = int(time.time())
 
     @router.get("/models")
@@ -77,15 +83,17 @@ def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRou
                                            for n in names]}
 
     @router.post("/chat/completions")
-    async def chat_completions(request: ChatRequest):
+    async def chat_completions(request: ChatRequest, http: Request):
         request.check_supported()
+        decoding = request.decoding(engine.decoding)
         prepared = engine.prepare(request.model, request.plain_messages(), request.new_tokens())
         slot = slots.try_acquire()
         if slot is None:
+            metrics.rejection()
             raise Busy(f"the server is busy ({slots.size} requests in progress); retry shortly")
         try:
-            temperature = request.temperature or 0.0
-            job = ReplyJob(engine, prepared, slot, temperature=temperature, seed=_seed(request, temperature)).start()
+            job = ReplyJob(engine, prepared, slot, decoding=decoding, seed=_seed(request, decoding.temperature),
+                           stop=request.stop_strings(), metrics=metrics).start()
         except BaseException:
             slot.release()
             raise
@@ -93,7 +101,7 @@ def _api_router(engine: ChatEngine, slots: Slots, api_key: str | None) -> APIRou
         if request.stream:
             return StreamingResponse(_sse(job, ids, request.include_usage()), media_type="text/event-stream",
                                      headers=SSE_HEADERS)
-        return await _collect(job, ids)
+        return await _collect(job, ids, http)
 
     return router
 
@@ -104,13 +112,26 @@ def _seed(request: ChatRequest, temperature: float) -> int:
     return secrets.randbelow(2**31) if temperature > 0 else 0
 
 
-async def _collect(job: ReplyJob, ids: ReplyIds) -> dict[str, Any]:
-    async for kind, value in job.events():
-        if kind == DONE:
-            return completion(ids, value)
-        if kind == ERROR:
-            raise value
+async def _collect(job: ReplyJob, ids: ReplyIds, http: Request) -> dict[str, Any]:
+    # Nothing is sent until the reply is whole, so only the connection tells that the client
+    # left: a watcher cancels the job, which stops at the next token and frees its slot.
+    watcher = asyncio.create_task(_cancel_on_disconnect(http, job))
+    try:
+        async for kind, value in job.events():
+            if kind == DONE:
+                return completion(ids, value)
+            if kind == ERROR:
+                raise value
+    finally:
+        watcher.cancel()
     raise RuntimeError("reply ended without a result")
+
+
+async def _cancel_on_disconnect(http: Request, job: ReplyJob) -> None:
+    # The body has been read, so the next ASGI message is the disconnect.
+    while (await http.receive())["type"] != "http.disconnect":
+        pass
+    job.cancelled.set()
 
 
 def _data(obj: Any) -> str:
@@ -132,8 +153,12 @@ async def _sse(job: ReplyJob, ids: ReplyIds, include_usage: bool) -> AsyncIterat
             yield _data(error_body("generation failed; see the server log", "server_error", "internal_error"))
 
 
-def _open_router(slots: Slots, api_key: str | None) -> APIRouter:
+def _open_router(slots: Slots, api_key: str | None, metrics: ServeMetrics) -> APIRouter:
     router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
 
     @router.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..config import DecodingConfig
 from .engine import ChatEngine
 from .errors import InputTooLong, RequestRejected
 
@@ -20,7 +21,8 @@ class ChatSession:
     engine: ChatEngine
     model: str
     max_new_tokens: int = 256
-    temperature: float = 0.0
+    decoding: DecodingConfig | None = None
+    """None: the engine's defaults (the study config's `decoding`)."""
     history: list[dict] = field(default_factory=list)
     """User and assistant turns; the system prompt is added per reply by the engine."""
 
@@ -30,7 +32,7 @@ class ChatSession:
         try:
             prepared = self._prepare(out)
             stats = self.engine.reply(prepared, lambda piece: _write(out, piece),
-                                      temperature=self.temperature)
+                                      decoding=self.decoding)
         except BaseException:
             self.history.pop()  # an unanswered message is not part of the conversation
             raise

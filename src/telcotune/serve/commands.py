@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -33,17 +34,27 @@ def _describe(target: ServeTarget) -> None:
     console.print(f"loading {target.model_spec} with {len(target.adapters)} adapter(s)", highlight=False)
 
 
+def quiet_library_warnings() -> None:
+    """Deprecation notices of transformers/peft (`is_gradient_checkpointing` ...) are for
+    developers; a person chatting or serving would see them with every model load."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def chat_command(workdir: Path | None, run: str | None, adapter: Path | None, model: str | None,
-                 max_new_tokens: int, temperature: float) -> None:
+                 max_new_tokens: int, temperature: float | None) -> None:
     from .chat import ChatSession, run_chat
     from .engine import ChatEngine
 
+    quiet_library_warnings()
     target = load_target(workdir, [run or BEST_JUDGE] if workdir else None, adapter, model)
     _describe(target)
-    limits = ServeLimits(max_new_tokens=max_new_tokens, default_new_tokens=max_new_tokens, concurrency=1)
+    limits = ServeLimits(max_new_tokens=max_new_tokens, default_new_tokens=max_new_tokens, concurrency=1,
+                         max_batch=1)
     engine = ChatEngine.load(target, limits)
-    session = ChatSession(engine, target.default, max_new_tokens=max_new_tokens, temperature=temperature)
-    run_chat(session)
+    decoding = target.decoding if temperature is None else target.decoding.model_copy(
+        update={"temperature": temperature})
+    run_chat(ChatSession(engine, target.default, max_new_tokens=max_new_tokens, decoding=decoding))
 
 
 def serve_command(workdir: Path | None, runs: list[str] | None, adapter: Path | None, model: str | None,
@@ -53,6 +64,7 @@ def serve_command(workdir: Path | None, runs: list[str] | None, adapter: Path | 
     from .engine import ChatEngine
     from .server import is_loopback, run_server
 
+    quiet_library_warnings()
     api_key = api_key_from_env(api_key_env)  # before the slow model load: a missing key fails fast
     if not is_loopback(host) and not api_key:
         console.print(f"[bold yellow]warning:[/] listening on {host} without an API key: anyone who can reach "

@@ -1,20 +1,25 @@
 """The chat engine shared by the terminal chat and the HTTP server: one base model with its
-adapters (`adapters.AdapterHost`), the tokenizer, the training system prompt and the limits. `prepare` checks a request
-(model name, lengths) without touching the model; `reply` generates under the model lock."""
+adapters (`adapters.AdapterHost`), the tokenizer, the training system prompt, the decoding defaults
+and the limits. `prepare` checks a request (model name, lengths) without touching the model;
+`reply` generates in the running batch (`batching.Batcher`) and waits for the end."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..adapters import AdapterHost
-from ..generation import prompt_ids
+from ..errors import ConfigError
+from ..config import DecodingConfig
+from ..generation import prompt_ids, stop_token_ids
 from ..models import load_tokenizer, resolve_model
 from .errors import InputTooLong, TooManyTokens, UnknownModel
 from .limits import ServeLimits
-from .streaming import ReplyStats, generate_streaming
+from .batching import Batcher, Row
+from .streaming import ReplyStats, ReplyText
 from .target import ServeTarget
 
 
@@ -27,15 +32,18 @@ class PreparedReply:
 
 class ChatEngine:
     def __init__(self, bank: AdapterHost, tokenizer: Any, system_prompt: str, limits: ServeLimits | None = None,
-                 default_model: str | None = None):
+                 default_model: str | None = None, decoding: DecodingConfig | None = None):
         self.bank, self.tokenizer, self.system_prompt = bank, tokenizer, system_prompt
         self.limits = limits or ServeLimits()
+        self.decoding = decoding or DecodingConfig()
+        """Decoding of a reply whose request does not say otherwise."""
         self.default_model = default_model or bank.names[0]
         # Requests are tokenized on the event loop while a reply decodes on its worker thread;
         # a fast tokenizer must not be used by two threads at once.
         self.tokenizer_lock = threading.Lock()
         positions = getattr(bank.model.config, "max_position_embeddings", None)
         self.context_tokens: int | None = positions if isinstance(positions, int) else None
+        self.batcher = Batcher(bank, stop_token_ids(bank.model, tokenizer), self.limits.max_batch)
 
     @classmethod
     def load(cls, target: ServeTarget, limits: ServeLimits | None = None) -> "ChatEngine":
@@ -43,9 +51,10 @@ class ChatEngine:
         # All served adapters stay loaded: a request only switches which one is active.
         bank = AdapterHost(model_dir, trust_remote_code=target.trust_remote_code)
         for name, folder in target.adapters.items():
+            check_finite_weights(folder)
             bank.load(name, folder)
         tokenizer = load_tokenizer(model_dir, trust_remote_code=target.trust_remote_code)
-        return cls(bank, tokenizer, target.system_prompt, limits, target.default)
+        return cls(bank, tokenizer, target.system_prompt, limits, target.default, target.decoding)
 
     @property
     def names(self) -> list[str]:
@@ -79,9 +88,52 @@ class ChatEngine:
             raise InputTooLong(f"the conversation ({prompt_tokens} tokens) plus max_tokens ({new_tokens}) exceeds "
                                f"the model's context of {self.context_tokens} tokens", param="messages")
 
-    def reply(self, prepared: PreparedReply, on_text: Callable[[str], None], *, temperature: float = 0.0,
-              seed: int = 0, should_stop: Callable[[], bool] = lambda: False) -> ReplyStats:
-        with self.bank.use(prepared.model) as model:
-            return generate_streaming(model, self.tokenizer, prepared.prompt, on_text,
-                                      max_new_tokens=prepared.max_new_tokens, temperature=temperature,
-                                      seed=seed, should_stop=should_stop, tokenizer_lock=self.tokenizer_lock)
+    def reply(self, prepared: PreparedReply, on_text: Callable[[str], None], *,
+              decoding: DecodingConfig | None = None, seed: int = 0, stop: tuple[str, ...] = (),
+              should_stop: Callable[[], bool] = lambda: False) -> ReplyStats:
+        """Generate the reply in the running batch, calling `on_text` with each new piece (on the
+        batcher's thread) and returning when it ends. `should_stop` is polled before every token:
+        a client that left stops the work early."""
+        ended = threading.Event()
+        outcome: list[ReplyStats | BaseException] = []
+        interrupted = threading.Event()
+
+        def done(result: ReplyStats | BaseException) -> None:
+            outcome.append(result)
+            ended.set()
+
+        row = Row(prepared.prompt, prepared.max_new_tokens, decoding or self.decoding,
+                  ReplyText(self.tokenizer, stop, self.tokenizer_lock), on_text, done,
+                  lambda: interrupted.is_set() or should_stop(), seed=seed)
+        self.batcher.submit(prepared.model, row)
+        try:
+            while not ended.wait(0.5):
+                pass
+        except BaseException:  # Ctrl-C in the terminal chat: the row leaves at the next token
+            interrupted.set()
+            raise
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def close(self) -> None:
+        self.batcher.close()
+
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def check_finite_weights(adapter_dir: Path) -> None:
+    """Refuse an adapter with NaN or infinite weights: every reply would fail in the sampler
+    (a run that diverged writes such weights)."""
+    import torch
+    from safetensors import safe_open
+
+    path = Path(adapter_dir) / ADAPTER_WEIGHTS
+    if not path.is_file():
+        return  # PEFT names what is missing when it loads the folder
+    with safe_open(str(path), framework="pt") as weights:
+        for key in weights.keys():
+            if not torch.isfinite(weights.get_tensor(key)).all():
+                raise ConfigError(f"{path}: tensor {key} holds NaN or infinite values; this adapter cannot "
+                                  "be served (its training diverged: retrain it with a lower lr)")

@@ -32,6 +32,10 @@ class TooManyTokens(RequestRejected):
     code = "max_tokens_too_large"
 
 
+class InvalidParameter(RequestRejected):
+    status = 422
+
+
 class Unsupported(RequestRejected):
     status = 422
     code = "unsupported_parameter"

@@ -1,8 +1,8 @@
 """What one request may ask for, and how many may be in the server at once.
 
 `Slots` is a semaphore that never waits: a request either takes a slot at once or is turned
-away with 503. Requests that hold a slot queue for the one model (see `AdapterHost.use`), so at
-most `concurrency` requests (one generating, the rest waiting) hold memory at any time.
+away with 503. Requests that hold a slot decode in the running batch (up to `max_batch` of them)
+or wait for room in it, so at most `concurrency` requests hold memory at any time.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ class ServeLimits:
     max_new_tokens: int = _limit(512, "Largest max_tokens a request may ask for (422 beyond).")
     default_new_tokens: int = _limit(256, "Reply length when a request gives no max_tokens.")
     max_body_bytes: int = _limit(1_000_000, "Largest request body, in bytes (413 beyond).")
-    concurrency: int = _limit(2, "Requests in the server at once, one generating and the others waiting for the model (503 beyond).")
+    concurrency: int = _limit(8, "Requests in the server at once, generating or waiting for room in the batch (503 beyond).")
+    max_batch: int = _limit(8, "Replies decoded together in one batch (continuous batching); 1 answers one request at a time.")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -32,11 +33,12 @@ class ServeLimits:
                 raise ValueError(f"{f.name} must be at least 1")
 
     @classmethod
-    def capped(cls, *, max_input_tokens: int, max_new_tokens: int, concurrency: int) -> "ServeLimits":
+    def capped(cls, *, max_input_tokens: int, max_new_tokens: int, concurrency: int,
+               max_batch: int) -> "ServeLimits":
         """The limits `telcotune serve` was given; a request without max_tokens gets the default
         reply length, or the cap when that is lower."""
         return cls(max_input_tokens=max_input_tokens, max_new_tokens=max_new_tokens, concurrency=concurrency,
-                   default_new_tokens=min(cls.default_new_tokens, max_new_tokens))
+                   max_batch=max_batch, default_new_tokens=min(cls.default_new_tokens, max_new_tokens))
 
 
 def option_help(name: str) -> str:

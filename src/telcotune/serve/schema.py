@@ -8,9 +8,10 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import RequestRejected, Unsupported
+from ..config import DecodingConfig
+from .errors import InvalidParameter, RequestRejected, Unsupported
 from .streaming import ReplyStats
 
 
@@ -36,20 +37,45 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text", "json_object", "json_schema"]
+
+
+MAX_STOP_STRINGS = 4
+"""As OpenAI: up to 4 stop strings."""
+DECODING_FIELDS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "repetition_penalty")
+"""Request fields that override the server's `DecodingConfig` (which holds their bounds)."""
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    """Omitted: 0 (greedy), the decoding the runs were evaluated with."""
-    seed: int | None = None
+    temperature: float | None = None
+    """Omitted: the server's decoding default (`decoding.temperature`, 0 = greedy)."""
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    repetition_penalty: float | None = None
+    """Not OpenAI's, but vLLM's and llama.cpp's name for it."""
+    seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
+    """A 64-bit integer (the sampler's seed)."""
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int | None = None
     stop: str | list[str] | None = None
+    response_format: ResponseFormat | None = None
     tools: list[Any] | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(stop, list) and len(stop) > MAX_STOP_STRINGS:
+            raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings")
+        return stop
 
     @field_validator("messages")
     @classmethod
@@ -61,11 +87,25 @@ class ChatRequest(BaseModel):
     def check_supported(self) -> None:
         if self.n not in (None, 1):
             raise Unsupported("n: only one choice per request is supported", param="n")
-        if self.stop:
-            raise Unsupported("stop: stop sequences are not supported; the reply ends at the end of turn",
-                              param="stop")
+        if self.response_format and self.response_format.type != "text":
+            raise Unsupported(f"response_format {self.response_format.type}: this server cannot guarantee JSON "
+                              "(no constrained decoding); ask for JSON in the message instead",
+                              param="response_format")
         if self.tools:
             raise Unsupported("tools: tool calling is not supported", param="tools")
+
+    def decoding(self, defaults: DecodingConfig) -> DecodingConfig:
+        """The server's defaults with this request's overrides, checked against their bounds."""
+        given = {name: getattr(self, name) for name in DECODING_FIELDS if getattr(self, name) is not None}
+        try:
+            return DecodingConfig.model_validate({**defaults.model_dump(), **given})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0])
+            raise InvalidParameter(f"{name}: {error['msg']}", param=name) from None
+
+    def stop_strings(self) -> tuple[str, ...]:
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
 
     def plain_messages(self) -> list[dict[str, str]]:
         return [m.plain() for m in self.messages]

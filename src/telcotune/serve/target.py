@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..adapters import BASE_RUN
 from ..artifacts.run import FinishedRun, read_finished_run
-from ..artifacts.study import study_model
+from ..artifacts.study import read_study_config, study_model
+from ..config import DecodingConfig
 from ..fsio import read_json
 from ..paths import RunPaths, StudyPaths
 from .choice import choose_run, study_runs
@@ -27,6 +28,8 @@ class ServeTarget:
     """The model a chat answers with / the web page preselects."""
     notes: list[str] = field(default_factory=list)
     """How each run was picked, for the user."""
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    """The study config's `decoding` section (its defaults without a config.json)."""
 
 
 def study_target(workdir: Path, selectors: list[str] | None, model_spec: str | None = None) -> ServeTarget:
@@ -38,7 +41,12 @@ def study_target(workdir: Path, selectors: list[str] | None, model_spec: str | N
     names = list(dict.fromkeys(c.name for c in choices)) or sorted(runs)
     adapters = {name: runs[name].paths.adapter for name in names if name != BASE_RUN}
     notes = [f"{c.name} ({c.why})" for c in choices if c.why != "named"]
-    return ServeTarget(spec, adapters, training_system_prompt(study), trust, names[0], notes)
+    return ServeTarget(spec, adapters, training_system_prompt(study), trust, names[0], notes, _decoding(study))
+
+
+def _decoding(study: StudyPaths | None) -> DecodingConfig:
+    config = read_study_config(study) if study is not None else None
+    return config.decoding if config is not None else DecodingConfig()
 
 
 def _study_model(study: StudyPaths, override: str | None, runs: list[FinishedRun]) -> tuple[str, bool]:
@@ -63,7 +71,8 @@ def adapter_target(adapter_dir: Path, model_spec: str | None = None, name: str |
     spec = spec or read_json(adapter_dir / "adapter_config.json").get("base_model_name_or_path")
     if not spec:
         raise ConfigError(f"{adapter_dir}: cannot tell which base model it belongs to; pass --model SPEC")
-    return ServeTarget(spec, {name: adapter_dir}, training_system_prompt(study), trust, name)
+    return ServeTarget(spec, {name: adapter_dir}, training_system_prompt(study), trust, name,
+                       decoding=_decoding(study))
 
 
 def _enclosing_study(adapter_dir: Path) -> StudyPaths | None:
