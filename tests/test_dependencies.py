@@ -46,7 +46,8 @@ def _imports(folder: str) -> set[str]:
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-    return {m for m in found if m not in sys.stdlib_module_names and m not in ("telcotune", "tests")}
+    local = {path.stem for path in (ROOT / folder).glob("*.py")}  # a bench script importing its sibling
+    return {m for m in found if m not in sys.stdlib_module_names and m not in ("telcotune", "tests", *local)}
 
 
 @functools.cache
