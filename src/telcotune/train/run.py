@@ -52,7 +52,8 @@ from .batching import Examples, MicroBatchStream, collate, eval_batches, select
 from .lora import add_lora, count_params, linear_module_names, resolve_targets
 from .loss import LossFn
 from .metering import PhaseMeter, default_meter, write_run_energy
-from .precision import cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_threads
+from .precision import (cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_sdpa,
+                        use_threads)
 from .progress import StepProgress
 from .state import State, load_checkpoint, save_checkpoint, seed_everything, set_rng_state, rng_state
 from .tokenize import TokenizedData, tokenize_data
@@ -178,6 +179,7 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     else:
         threads = torch.get_num_threads()
     model.config.use_cache = False
+    use_sdpa(model, device)
     modules = resolve_targets(cfg.targets, linear_module_names(model), f"model {model_ref.spec!r}")
     if tokenized is None:
         tokenized = tokenize_data(data_dir, model_ref.load_tokenizer(model_dir))
