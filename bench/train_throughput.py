@@ -1,7 +1,7 @@
 """Training throughput: TRL's SFTTrainer at its defaults, TRL tuned, and telcotune, side by side.
 
 All three train the embedded model (SmolLM2-135M-Instruct) with the same LoRA configuration
-(r 16, alpha 32, dropout 0.05, q_proj + v_proj), batch 8, on the same conversations, in one
+(r 16, alpha 32, dropout 0.05, q_proj + v_proj), batch 8 (`--batch`), on the same conversations, in one
 process, one after the other. Each does WARMUP optimizer steps that are not timed, then WINDOWS
 timed windows of WINDOW_STEPS steps; the median window is reported. Reported: non-padding tokens
 per second (tokens of the conversations, padding excluded, whether or not they are in the loss),
@@ -31,7 +31,7 @@ training does) before any path runs, so all three get it; between paths the heap
 (`malloc_trim`) so each path's peak RSS is its own. On a CUDA GPU the peak GPU memory
 (`max_memory_allocated`) of each path is printed too and the roofline is the GPU's matmul rate.
 
-    .venv/bin/python bench/train_throughput.py [--data DATA_DIR] [--warmup 2] [--windows 3] [--window-steps 2]
+    .venv/bin/python bench/train_throughput.py [--data DATA_DIR] [--batch 8] [--warmup 2] [--windows 3] [--window-steps 2]
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def trl_tuned_rows(tokenizer, rows: list[dict]) -> list[dict]:
     return out
 
 
-def run_trl(model_dir: Path, rows: list[dict], steps: int, tuned: bool, precision: str, device: torch.device,
+def run_trl(model_dir: Path, rows: list[dict], batch: int, steps: int, tuned: bool, precision: str, device: torch.device,
             tmp: Path) -> dict:
     from datasets import Dataset
     from peft import LoraConfig
@@ -231,7 +231,7 @@ def run_trl(model_dir: Path, rows: list[dict], steps: int, tuned: bool, precisio
     else:
         extra = dict(bf16=False) if device.type == "cpu" else {}
         data = Dataset.from_list([{"messages": r["messages"]} for r in rows])
-    args = SFTConfig(output_dir=str(tmp / name), max_steps=steps, per_device_train_batch_size=BATCH,
+    args = SFTConfig(output_dir=str(tmp / name), max_steps=steps, per_device_train_batch_size=batch,
                      report_to="none", save_strategy="no", logging_steps=10_000, disable_tqdm=True, seed=0, **extra)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     lora = LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
@@ -249,14 +249,14 @@ def run_trl(model_dir: Path, rows: list[dict], steps: int, tuned: bool, precisio
 # ---------------------------------------------------------------- telcotune
 
 
-def run_telcotune(data_dir: Path, steps: int, tmp: Path) -> dict:
+def run_telcotune(data_dir: Path, batch: int, steps: int, tmp: Path) -> dict:
     from telcotune.config import TrainConfig
     from telcotune.energy.base import NullMeter
     from telcotune.models import ModelRef
     from telcotune.train import train_run
 
     out = tmp / "telcotune-run"
-    cfg = TrainConfig(**LORA, batch_size=BATCH, max_length=1024, max_steps=steps,
+    cfg = TrainConfig(**LORA, batch_size=batch, max_length=1024, max_steps=steps,
                       eval_every=10_000, save_every=10_000, max_val_examples=8)
     metrics = train_run(data_dir, out, cfg, ModelRef(MODEL), meter=NullMeter(), progress=False)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -283,6 +283,7 @@ def measured(run, device: torch.device) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="A data folder (train.jsonl, val.jsonl); default: synthetic.")
+    parser.add_argument("--batch", type=int, default=BATCH, help="Conversations per optimizer step, every path.")
     parser.add_argument("--warmup", type=int, default=2, help="Untimed optimizer steps first.")
     parser.add_argument("--windows", type=int, default=3, help="Timed windows per path (the median is reported).")
     parser.add_argument("--window-steps", type=int, default=2, help="Optimizer steps per timed window.")
@@ -310,7 +311,7 @@ def main() -> None:
     keep_freed_memory()
     model_dir = resolve_model(MODEL)
     steps = args.warmup + args.windows * args.window_steps
-    n_train = BATCH * steps * 2
+    n_train = args.batch * steps * 2
     started = time.perf_counter()
     peak = {"bf16": matmul_rate(torch.bfloat16, device), "fp32": matmul_rate(torch.float32, device)}
     precision = resolve_precision("auto", device)
@@ -329,9 +330,9 @@ def main() -> None:
         data_dir = write_rows(tmp / "data", train_rows, val_rows)
         results = []
         for label, run in (
-                ("trl-defaults", lambda: run_trl(model_dir, train_rows, steps, False, precision, device, tmp)),
-                ("trl-tuned", lambda: run_trl(model_dir, train_rows, steps, True, precision, device, tmp)),
-                ("telcotune", lambda: run_telcotune(data_dir, steps, tmp))):
+                ("trl-defaults", lambda: run_trl(model_dir, train_rows, args.batch, steps, False, precision, device, tmp)),
+                ("trl-tuned", lambda: run_trl(model_dir, train_rows, args.batch, steps, True, precision, device, tmp)),
+                ("telcotune", lambda: run_telcotune(data_dir, args.batch, steps, tmp))):
             r = measured(run, device)
             r["window_tokens_per_s"] = windows(r["step_tokens"], r["step_s"], args.warmup, args.window_steps)
             r["tokens_per_s"] = statistics.median(r["window_tokens_per_s"])
@@ -362,7 +363,7 @@ def main() -> None:
           f"{100 * by_name['telcotune']['roofline_share']:.0f}% of the {by_name['telcotune']['precision']} matmul "
           f"rate (target >= 60%)")
     print(f"model FLOPs/token {fpt / 1e9:.3f} G (mean conversation {mean_len:.0f} tokens); {args.warmup} warm-up "
-          f"steps + {args.windows} windows x {args.window_steps} steps of batch {BATCH} per path; matmul rate after "
+          f"steps + {args.windows} windows x {args.window_steps} steps of batch {args.batch} per path; matmul rate after "
           f"the paths: bf16 {peak_after['bf16'] / 1e12:.3f}, fp32 {peak_after['fp32'] / 1e12:.3f} TFLOP/s; "
           f"bench took {time.perf_counter() - started:.0f} s; load average {load_before:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after ({threads} threads: above ~{threads} other processes share the cores)")

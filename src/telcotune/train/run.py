@@ -9,7 +9,7 @@ loop, with `validate`) -> `finalize` (adapter, metrics, energy; the manifest las
 - Length-grouped micro-batches (`batching.py`); bf16 autocast where the hardware has it and it
   is really faster there (`precision.resolve_precision`), fp32 master weights, the choice fixed
   for the whole run; gradient accumulation with the loss averaged over all assistant tokens of
-  the optimizer step; gradient clipping at 1.0; AdamW on the LoRA parameters only; linear
+  the optimizer step; gradient clipping at 1.0; fused AdamW on the LoRA parameters only; linear
   warmup then cosine/linear/constant; validation every `eval_every` steps and at the end; a
   checkpoint every `save_every` steps (`state.py`). Threads: every CPU the process may use (one
   for tiny models); glibc keeps freed memory (no page faults every step).
@@ -59,8 +59,10 @@ from .state import State, load_checkpoint, save_checkpoint, seed_everything, set
 from .tokenize import TokenizedData, tokenize_data
 
 STAGE = TRAIN_STAGE
-TRAIN_VERSION = 1
-"""Bumped when the training procedure changes what a run produces (invalidates manifests)."""
+TRAIN_VERSION = 2
+"""Bumped when the training procedure changes what a run produces (invalidates manifests).
+2: fused AdamW (the same update, rounded differently)."""
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
 MAX_GRAD_NORM = 1.0
 RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json")
 console = Console(stderr=True, soft_wrap=True)
@@ -193,7 +195,11 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     model.train()
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     trainable, total = count_params(model)
-    optimizer = torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Fused: one kernel over all LoRA tensors instead of ~10 small ops per tensor and step (on a
+    # CPU the unfused AdamW defaults to a Python loop over the 100+ tensors: measured 0.4 s
+    # against 5 s per step on a busy 2-core machine).
+    optimizer = torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                  fused=device.type in FUSED_ADAMW_DEVICES)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, warmup, total_steps))
     val_batches = [collate(val_ex, pos, tokenized.pad_id) for pos in eval_batches(val_ex, cfg.batch_size)]
     return Setup(cfg, paths, model_ref, model_dir, data_dir, identity, device, threads, modules, model, params,
