@@ -7,7 +7,9 @@ timed windows of WINDOW_STEPS steps; the median window is reported. Reported: no
 per second (tokens of the conversations, padding excluded, whether or not they are in the loss),
 telcotune's ratio to each TRL, peak resident memory (RSS, sampled every 20 ms) during each path,
 and model FLOP/s as a share of this machine's matmul rate measured in the same run (2048 x 2048,
-bf16 and fp32 both probed) at the precision each path used.
+bf16 and fp32 both probed at the start, to pick the precision) at the precision each path used,
+probed again right before and after each path (the mean of the two is that path's roofline: on
+a shared machine the rate drifts).
 
 (a) TRL defaults, kept for reference: `SFTConfig()` except `bf16=False` (TRL's default bf16=True
     refuses to start on a CPU-only machine unless `use_cpu` is set, so a CPU user ends up in
@@ -333,7 +335,11 @@ def main() -> None:
                 ("trl-defaults", lambda: run_trl(model_dir, train_rows, args.batch, steps, False, precision, device, tmp)),
                 ("trl-tuned", lambda: run_trl(model_dir, train_rows, args.batch, steps, True, precision, device, tmp)),
                 ("telcotune", lambda: run_telcotune(data_dir, args.batch, steps, tmp))):
+            before = matmul_rate(torch.float32 if precision == "fp32" else torch.bfloat16, device)
             r = measured(run, device)
+            after = matmul_rate(torch.float32 if precision == "fp32" else torch.bfloat16, device)
+            # On a shared machine the rate drifts: each path is held against the rate around it.
+            r["matmul_rate"] = (before + after) / 2
             r["window_tokens_per_s"] = windows(r["step_tokens"], r["step_s"], args.warmup, args.window_steps)
             r["tokens_per_s"] = statistics.median(r["window_tokens_per_s"])
             results.append(r)
@@ -350,7 +356,7 @@ def main() -> None:
           f"{'peak RSS':>9} {'pad':>5}" + (f" {'peak GPU':>9}" if gpu else ""))
     for r in results:
         r["model_flops_per_s"] = r["tokens_per_s"] * fpt
-        r["roofline_share"] = r["model_flops_per_s"] / peak[r["precision"]]
+        r["roofline_share"] = r["model_flops_per_s"] / r["matmul_rate"]
         print(f"{r['name']:13} {r['precision']:9} {'on' if r['gradient_checkpointing'] else 'off':>4} "
               f"{r['tokens_per_s']:7.0f} {r['model_flops_per_s'] / 1e9:8.1f} {100 * r['roofline_share']:7.1f}% "
               f"{r['peak_rss_bytes'] / 2**30:7.2f} G {100 * r['pad_fraction']:4.0f}%"
