@@ -1,15 +1,14 @@
 """Ragged prefill: a batch's prompts are run through the model without padding, their shared
-prefix (the system prompt) once, and the keys and values are stacked into one left-padded static
-KV cache that `model.generate` then decodes from.
+prefix (the system prompt) once, and the keys and values are stacked into one left-padded KV
+cache (`decode.WindowCache`) that the decode loop then runs from.
 
 Why: prefilling a left-padded batch computes every pad token and attends over the padded width,
 so a batch with one long prompt costs as if every prompt were that long. On the embedded model
 with 16 evaluation prompts of 109-514 tokens, the padded batch prefill took 9.8 s and the ragged
 one 4.7 s (`bench/generate_throughput.py` measures the whole effect).
 
-Each prompt's last token is left out of the cache: `generate` needs at least one uncached token
-to start from, and it derives positions from the attention mask, which gives every row the same
-positions (0, 1, ...) as its unpadded prefill here.
+Each prompt's last token is left out of the cache: decoding starts from it, at its own position
+(the row's positions are 0, 1, ... as in its unpadded prefill here).
 """
 
 from __future__ import annotations
@@ -20,18 +19,20 @@ from typing import Any
 
 
 def ragged_prefill(model: Any, prompts: list[list[int]], max_cache_len: int) -> Any | None:
-    """A `StaticCache` holding every prompt's keys and values except its last token, left-padded
-    to the longest prompt; None when this model's cache layers are not all plain full-attention
-    ones (sliding windows, state-space layers), or a prompt is a single token: the caller then
-    prefills the padded batch itself."""
+    """A `WindowCache` of `max_cache_len` columns holding every prompt's keys and values except
+    its last token, left-padded to the longest prompt; None when this model's cache layers are
+    not all plain full-attention ones (sliding windows, state-space layers), or a prompt is a
+    single token: the caller then prefills the padded batch itself."""
     import torch
     from transformers import StaticCache
     from transformers.cache_utils import StaticLayer
 
+    from .decode import WindowCache
+
     if min(len(p) for p in prompts) < 2:
         return None
-    cache = StaticCache(config=model.config, max_cache_len=max_cache_len)
-    if any(type(layer) is not StaticLayer for layer in cache.layers):
+    # The layer types a cache of this config would have (nothing is allocated until used).
+    if any(type(layer) is not StaticLayer for layer in StaticCache(config=model.config, max_cache_len=1).layers):
         return None
     decoder = model.get_decoder()  # no LM head: prefill needs no logits; LoRA layers live inside
     prefix = shared_prefix(prompts)
@@ -39,10 +40,9 @@ def ragged_prefill(model: Any, prompts: list[list[int]], max_cache_len: int) -> 
         prefix_kv = _forward(decoder, prefix, start=0, past=None) if prefix else None
         rows = [_forward(decoder, p[len(prefix):-1], start=len(prefix), past=prefix_kv) for p in prompts]
     width = max(len(p) for p in prompts) - 1
-    for index, layer in enumerate(cache.layers):
-        layer.update(_left_padded([row.layers[index].keys for row in rows], width),
-                     _left_padded([row.layers[index].values for row in rows], width))
-    return cache
+    states = [(_left_padded([row.layers[i].keys for row in rows], width),
+               _left_padded([row.layers[i].values for row in rows], width)) for i in range(len(rows[0].layers))]
+    return WindowCache(states, capacity=max_cache_len)
 
 
 def shared_prefix(prompts: list[list[int]]) -> list[int]:

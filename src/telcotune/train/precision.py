@@ -123,3 +123,27 @@ def keep_freed_memory() -> bool:
             libc.mallopt(m_trim_threshold, 1 << 40))
     except (OSError, AttributeError):
         return False
+
+
+def use_sdpa(model: torch.nn.Module, device: torch.device) -> bool:
+    """On CUDA, train with PyTorch's scaled-dot-product attention (fused flash / memory-efficient
+    kernels; eager attention materialises every [heads x L x L] score matrix). Models that do not
+    support it keep theirs. On a CPU the loaded implementation stays (SDPA already, where the
+    model supports it). Returns whether the model now uses SDPA."""
+    current = getattr(model.config, "_attn_implementation", None)
+    if device.type == "cuda" and current != "sdpa" and getattr(model, "_supports_sdpa", False):
+        model.set_attn_implementation("sdpa")
+        current = "sdpa"
+    return current == "sdpa"
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start counting the accelerator's peak memory afresh (nothing to do on a CPU)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_bytes(device: torch.device) -> int | None:
+    """Peak memory PyTorch allocated on the GPU since the last reset; None on a CPU (there the
+    process's RSS is the measure)."""
+    return int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None

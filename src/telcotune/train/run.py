@@ -9,7 +9,7 @@ loop, with `validate`) -> `finalize` (adapter, metrics, energy; the manifest las
 - Length-grouped micro-batches (`batching.py`); bf16 autocast where the hardware has it and it
   is really faster there (`precision.resolve_precision`), fp32 master weights, the choice fixed
   for the whole run; gradient accumulation with the loss averaged over all assistant tokens of
-  the optimizer step; gradient clipping at 1.0; AdamW on the LoRA parameters only; linear
+  the optimizer step; gradient clipping at 1.0; fused AdamW on the LoRA parameters only; linear
   warmup then cosine/linear/constant; validation every `eval_every` steps and at the end (per
   conversation, `validation.py`; the best step's losses in val_losses.json, to pair with the
   base model's); a
@@ -54,15 +54,19 @@ from .batching import Examples, MicroBatchStream, select
 from .lora import add_lora, count_params, model_targets
 from .loss import LossFn
 from .metering import PhaseMeter, default_meter, write_run_energy
-from .precision import cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_threads
+from .precision import (cpu_has_bf16, keep_freed_memory, matmul_probe, pick_device, resolve_precision, use_sdpa,
+                        use_threads)
 from .progress import StepProgress
 from .state import State, load_checkpoint, save_checkpoint, seed_everything, set_rng_state, rng_state
 from .tokenize import TokenizedData, tokenize_data
 from .validation import ValSet, build_val_set, example_losses, select_val
 
 STAGE = TRAIN_STAGE
-TRAIN_VERSION = 2
-"""Bumped when the training procedure changes what a run produces (invalidates manifests)."""
+TRAIN_VERSION = 3
+"""Bumped when the training procedure changes what a run produces (invalidates manifests).
+2: validation per conversation (val_losses.json); 3: fused AdamW (the same update, rounded
+differently)."""
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
 MAX_GRAD_NORM = 1.0
 RUN_OUTPUTS = ("adapter", "metrics.jsonl", "metrics.json", "energy.json", "config.json", "val_losses.json")
 console = Console(stderr=True, soft_wrap=True)
@@ -182,6 +186,7 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     else:
         threads = torch.get_num_threads()
     model.config.use_cache = False
+    use_sdpa(model, device)
     modules = model_targets(model, cfg.targets, f"model {model_ref.spec!r}")
     if tokenized is None:
         tokenized = tokenize_data(data_dir, model_ref.load_tokenizer(model_dir))
@@ -195,7 +200,11 @@ def prepare(data_dir: Path, paths: RunPaths, cfg: TrainConfig, model_ref: ModelR
     model.train()
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     trainable, total = count_params(model)
-    optimizer = torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Fused: one kernel over all LoRA tensors instead of ~10 small ops per tensor and step (on a
+    # CPU the unfused AdamW defaults to a Python loop over the 100+ tensors: measured 0.4 s
+    # against 5 s per step on a busy 2-core machine).
+    optimizer = torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                  fused=device.type in FUSED_ADAMW_DEVICES)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, warmup, total_steps))
     val = build_val_set(val_ex, cfg.batch_size, tokenized.pad_id)
     return Setup(cfg, paths, model_ref, model_dir, data_dir, identity, device, threads, modules, model, params,
