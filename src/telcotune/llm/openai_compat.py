@@ -6,7 +6,6 @@ No retries here: `retry.RetryingClient` owns them, so the policy lives in one pl
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import threading
 import time
@@ -19,6 +18,7 @@ from .base import (
     cost_usd, map_concurrently, parse_retry_after_s, price_for, redact, short,
 )
 from ..errors import ConfigError
+from ..hosts import is_loopback
 from ..redaction import register_secret
 from .http import BoundedReply, ReplyTooLarge, deadline_client, post_json
 from .replies import MalformedReply, OpenAIReply, OpenAIUsage, count, parse_reply
@@ -187,15 +187,6 @@ class OpenAICompatBackend:
     def _name(self) -> str:
         return f"openai:{self.model}" + ("" if self.is_official else f"@{redact(self.base_url)}")
 
-
-def is_loopback(host: str) -> bool:
-    """This machine: `localhost` or a loopback address (127.0.0.0/8, ::1)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _top_logprobs(logprobs: Any) -> tuple[TokenLogprobs, ...] | None:

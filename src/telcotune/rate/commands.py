@@ -58,7 +58,8 @@ def rate_command(workdir: Path, host: str, port: int, protocol: str, per_rater: 
                  api_key_env: str | None) -> None:
     from ..serve.app import LOOPBACK_HOSTS
     from ..serve.auth import api_key_from_env
-    from ..serve.server import is_loopback, run_server
+    from ..hosts import is_loopback
+    from ..serve.server import run_server
     from .app import RatingSession, create_app
 
     if protocol not in PROTOCOLS:

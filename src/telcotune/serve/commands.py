@@ -62,7 +62,8 @@ def serve_command(workdir: Path | None, runs: list[str] | None, adapter: Path | 
     from .app import LOOPBACK_HOSTS, create_app
     from .auth import api_key_from_env
     from .engine import ChatEngine
-    from .server import is_loopback, run_server
+    from ..hosts import is_loopback
+    from .server import run_server
 
     quiet_library_warnings()
     api_key = api_key_from_env(api_key_env)  # before the slow model load: a missing key fails fast

@@ -3,22 +3,12 @@ thread with a free port (tests, notebooks)."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run_server(app: Any, host: str = LOOPBACK, port: int = 8000, log_level: str = "info") -> None:
