@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from telcotune.artifacts.io import write_record
 from telcotune.config import DecodingConfig, ExperimentConfig
 from telcotune.serve.app import create_app
-from telcotune.serve.decoding import adjust_scores, banned_tokens, pick_token
+from telcotune.decoding import adjust_scores, banned_tokens, pick_token
 from telcotune.serve.engine import ChatEngine
 from telcotune.serve.limits import ServeLimits
 from telcotune.serve.server import ServerThread
