@@ -165,6 +165,27 @@ def test_streamed_reply_equals_batched_greedy(engine, model):
     assert stats.finish_reason in ("stop", "length")
 
 
+STRONG_PENALTIES = DecodingConfig(repetition_penalty=1.6, no_repeat_ngram=2)
+BATCH = [[{"role": "user", "content": text}] for text in
+         ("My mobile data says connected but no page loads.", "Roaming in Spain, no signal at all.",
+          "Why is my bill higher this month?")]
+
+
+@pytest.mark.parametrize("decoding", [DecodingConfig(), STRONG_PENALTIES], ids=["default", "strong"])
+def test_batched_answers_equal_served_replies(engine, decoding):
+    """The evaluation's batched decode loop picks each reply's tokens as the server does, with
+    the same penalties and n-gram bans (one implementation, `telcotune.decoding`)."""
+    served = [engine.reply(engine.prepare("r4-a", c, 24), lambda _: None, decoding=decoding) for c in BATCH]
+    conversations = [engine.conversation(c) for c in BATCH]
+    with engine.bank.use("r4-a") as held:
+        batched = generate_batch(held, engine.tokenizer, conversations, max_new_tokens=24, decoding=decoding,
+                                 batch_size=3)
+        plain = generate_batch(held, engine.tokenizer, conversations, max_new_tokens=24, batch_size=3)
+    assert [r.text for r in batched] == [s.text for s in served]
+    assert [r.new_tokens for r in batched] == [s.completion_tokens for s in served]
+    assert [r.text for r in batched] != [r.text for r in plain]  # the penalties did change the replies
+
+
 def test_adapters_answer_differently(engine):
     conversation = [{"role": "user", "content": "Wi-Fi calling drops at home."}]
     texts = {m: engine.reply(engine.prepare(m, conversation, 10), lambda _: None).text for m in engine.names}
