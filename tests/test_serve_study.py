@@ -15,6 +15,7 @@ from telcotune.errors import ConfigError
 from telcotune.artifacts.io import write_record
 from telcotune.artifacts.ranking import BootstrapSettings, Ranking
 from telcotune.config import DecodingConfig, ExperimentConfig, TrainConfig
+from telcotune.decoding import PLAIN_GREEDY
 from telcotune.fsio import write_json, write_jsonl
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
@@ -66,8 +67,6 @@ def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, 
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-PLAIN_GREEDY = DecodingConfig(repetition_penalty=1.0, no_repeat_ngram=0)
-"""The evaluation's decoding: greedy without penalties."""
 
 
 @pytest.fixture(scope="module")
