@@ -204,7 +204,7 @@ def test_cli_sweep_on_a_ray_cluster_reached_by_its_address(ray_head, data_dir, l
 def test_answering_on_ray_one_task_per_adapter_equals_local(in_process_ray, local_sweep, tiny_model_dir, tmp_path):
     from telcotune.adapters import BASE_RUN
     from telcotune.cluster.ray_answers import answer_on_ray
-    from telcotune.config import EnergyConfig, EvalConfig, ResourcesConfig
+    from telcotune.config import DecodingConfig, EnergyConfig, EvalConfig, ResourcesConfig
     from telcotune.evaluate.answers import AnswerJob, answer_runs
     from telcotune.evaluate.prompt_sets import EvalPrompt
     from telcotune.paths import EvalPaths
@@ -216,8 +216,8 @@ def test_answering_on_ray_one_task_per_adapter_equals_local(in_process_ray, loca
     cfg = EvalConfig(max_new_tokens=6)
     model = ModelRef(str(tiny_model_dir))
     local, remote = EvalPaths(tmp_path / "local"), EvalPaths(tmp_path / "ray")
-    answer_runs(model, jobs, prompts, cfg, local, progress=False)
-    summaries = answer_on_ray(model, jobs, prompts, cfg, remote, EnergyConfig(meter="none"),
+    answer_runs(model, jobs, prompts, cfg, DecodingConfig(), local, progress=False)
+    summaries = answer_on_ray(model, jobs, prompts, cfg, DecodingConfig(), remote, EnergyConfig(meter="none"),
                               SweepConfig(executor="ray"), ResourcesConfig(), progress=False)
     assert sorted(summaries) == sorted(j.run for j in jobs) and all(s.answers == 2 for s in summaries.values())
     for job in jobs:

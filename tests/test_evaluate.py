@@ -8,10 +8,12 @@ import re
 
 import pytest
 
-from telcotune.config import DataConfig, EvalConfig, JudgesConfig, TrainConfig
+from telcotune.artifacts.answers import AnswersMeta
+from telcotune.config import DataConfig, DecodingConfig, EvalConfig, JudgesConfig, TrainConfig
 from telcotune.data.stage import run_data_stage
 from telcotune.evaluate.stage import run_evaluate
 from telcotune.models import ModelRef
+from telcotune.paths import EvalPaths
 from telcotune.artifacts.io import read_record
 from telcotune.artifacts.ranking import Ranking
 from telcotune.fsio import read_json, read_jsonl, write_json
@@ -129,6 +131,21 @@ def test_evaluate_is_skipped_when_current(study, tiny_model_dir):
     stamp = (tmp_path / "eval" / "manifest.json").stat().st_mtime_ns
     run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), cfg, judges)
     assert (tmp_path / "eval" / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_answers_record_their_decoding_and_a_changed_decoding_answers_again(study, tiny_model_dir):
+    tmp_path, sweep = study
+    cfg = EvalConfig(prompts=["test"], limit=2, max_new_tokens=4, bootstrap=20, include_base=False)
+    args = (tmp_path / "data", sweep, tmp_path / "eval-decoding", ModelRef(str(tiny_model_dir)), cfg,
+            JudgesConfig(panel=["rubric"]))
+    meta_path = EvalPaths(tmp_path / "eval-decoding").answers_meta("r4-a")
+    run_evaluate(*args)
+    first = read_record(meta_path, AnswersMeta)
+    assert first.decoding == DecodingConfig()  # the study's default decoding, as `serve` uses it
+    run_evaluate(*args, decoding=DecodingConfig(repetition_penalty=1.5))
+    second = read_record(meta_path, AnswersMeta)
+    assert second.decoding.repetition_penalty == 1.5
+    assert second.fingerprint != first.fingerprint and second.written_at > first.written_at  # answered again
 
 
 def test_swiss_pairs_never_repeat_and_cover_fewer_than_all():

@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from telcotune.config import ClientSettings
+from telcotune.decoding import PLAIN_GREEDY
 from telcotune.generation import generate_batch, stop_token_ids
+
+SAMPLING = PLAIN_GREEDY.model_copy(update={"temperature": 1.0})
 from telcotune.llm.base import ChatRequest
 from telcotune.llm.client import build_client
 from telcotune.models import load_model, load_tokenizer
@@ -66,9 +69,9 @@ def test_sampling_is_seeded_and_leaves_global_rng_alone(model_and_tokenizer):
     torch.manual_seed(123)
     expected_next = torch.rand(1)
     torch.manual_seed(123)
-    first = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=8, temperature=1.0, seed=5)
+    first = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=8, decoding=SAMPLING, seed=5)
     assert torch.equal(torch.rand(1), expected_next)
-    second = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=8, temperature=1.0, seed=5)
+    second = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=8, decoding=SAMPLING, seed=5)
     assert [r.text for r in first] == [r.text for r in second]
 
 

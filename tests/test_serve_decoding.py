@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from telcotune.artifacts.io import write_record
 from telcotune.config import DecodingConfig, ExperimentConfig
 from telcotune.serve.app import create_app
-from telcotune.serve.decoding import adjust_scores, banned_tokens, pick_token
+from telcotune.decoding import PLAIN_GREEDY, adjust_scores, banned_tokens, pick_token
 from telcotune.serve.engine import ChatEngine
 from telcotune.serve.limits import ServeLimits
 from telcotune.serve.server import ServerThread
@@ -23,7 +23,7 @@ from telcotune.serve.streaming import ReplyText
 from telcotune.serve.target import study_target
 
 from .test_serve_api import ASK, assert_error
-from .test_serve_study import PLAIN_GREEDY, build_study
+from .test_serve_study import build_study
 
 LIMITS = ServeLimits(max_input_tokens=300, max_new_tokens=32, default_new_tokens=8, max_body_bytes=20_000,
                      concurrency=2, max_batch=2)

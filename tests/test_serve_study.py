@@ -15,6 +15,7 @@ from telcotune.errors import ConfigError
 from telcotune.artifacts.io import write_record
 from telcotune.artifacts.ranking import BootstrapSettings, Ranking
 from telcotune.config import DecodingConfig, ExperimentConfig, TrainConfig
+from telcotune.decoding import PLAIN_GREEDY
 from telcotune.fsio import write_json, write_jsonl
 from telcotune.generation import generate_batch
 from telcotune.serve.chat import ChatSession, run_chat
@@ -66,8 +67,6 @@ def build_study(root: Path, model_dir: Path, ranking: Ranking | None = None, *, 
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-PLAIN_GREEDY = DecodingConfig(repetition_penalty=1.0, no_repeat_ngram=0)
-"""The evaluation's decoding: greedy without penalties."""
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +162,27 @@ def test_streamed_reply_equals_batched_greedy(engine, model):
     assert "".join(pieces) == stats.text == expected.text
     assert stats.completion_tokens == expected.new_tokens and stats.prompt_tokens == expected.prompt_tokens
     assert stats.finish_reason in ("stop", "length")
+
+
+STRONG_PENALTIES = DecodingConfig(repetition_penalty=1.6, no_repeat_ngram=2)
+BATCH = [[{"role": "user", "content": text}] for text in
+         ("My mobile data says connected but no page loads.", "Roaming in Spain, no signal at all.",
+          "Why is my bill higher this month?")]
+
+
+@pytest.mark.parametrize("decoding", [DecodingConfig(), STRONG_PENALTIES], ids=["default", "strong"])
+def test_batched_answers_equal_served_replies(engine, decoding):
+    """The evaluation's batched decode loop picks each reply's tokens as the server does, with
+    the same penalties and n-gram bans (one implementation, `telcotune.decoding`)."""
+    served = [engine.reply(engine.prepare("r4-a", c, 24), lambda _: None, decoding=decoding) for c in BATCH]
+    conversations = [engine.conversation(c) for c in BATCH]
+    with engine.bank.use("r4-a") as held:
+        batched = generate_batch(held, engine.tokenizer, conversations, max_new_tokens=24, decoding=decoding,
+                                 batch_size=3)
+        plain = generate_batch(held, engine.tokenizer, conversations, max_new_tokens=24, batch_size=3)
+    assert [r.text for r in batched] == [s.text for s in served]
+    assert [r.new_tokens for r in batched] == [s.completion_tokens for s in served]
+    assert [r.text for r in batched] != [r.text for r in plain]  # the penalties did change the replies
 
 
 def test_adapters_answer_differently(engine):

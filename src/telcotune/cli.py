@@ -281,7 +281,8 @@ def evaluate_cmd(
                      batch_size=batch_size, include_base=include_base),
         "judges": {"panel": judge}, "model": {"spec": model},
         "sweep": {"executor": executor, "ray_address": ray_address}, "tracking": {"backend": track}})
-    ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, progress=not quiet,
+    ranking = run_evaluate(data, sweep, out, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy, decoding=cfg.decoding,
+                           progress=not quiet,
                            glossary=cfg.data.glossary_path(), allow_remote=allow_remote or cfg.data.remote_allowed(),
                            placement=cfg.sweep, resources=cfg.train.resources)
     track_evaluation(cfg.tracking, out.parent, cfg.name, out, sweep)  # a study's eval/ sits in the study folder

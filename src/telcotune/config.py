@@ -418,8 +418,9 @@ class EvalConfig(Section):
     """Answer at most this many prompts per set (a seeded subset)."""
     max_new_tokens: int = Field(160, ge=1)
     """Longest generated answer, in tokens."""
-    temperature: float = Field(0.0, ge=0)
-    """Sampling temperature; 0 is greedy decoding."""
+    temperature: float | None = Field(None, ge=0, le=2)
+    """Sampling temperature of the answers; unset: `decoding.temperature` (0, greedy). Every other
+    `decoding` setting (penalties, no repeated n-grams, top_p) applies as set, so answers are decoded as served."""
     batch_size: int = Field(GENERATION_BATCH_SIZE, ge=1)
     """Prompts generated together: each prefilled on its own, then decoded as one left-padded
     batch (32 measured fastest on 2 CPU cores; lower it if memory is short)."""
@@ -481,7 +482,7 @@ class TrackingConfig(Section):
 
 
 class DecodingConfig(Section):
-    """How `chat` and `serve` pick each reply token; a request may override each field. The
+    """How `chat`, `serve` and the evaluation's answers pick each reply token; a request may override each field. The
     defaults are greedy with a light repetition penalty and no repeated 4-grams, as llama.cpp and
     Ollama ship a penalty by default: a small model decoded greedily otherwise loops ("a slow
     connection, a slow connection, ...")."""
@@ -522,7 +523,7 @@ class ExperimentConfig(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     """Experiment tracking (MLflow or TensorBoard)."""
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
-    """Decoding of `chat` and `serve` replies (requests may override it)."""
+    """Decoding of `chat` and `serve` replies (requests may override it) and of the evaluation's answers."""
 
     def digest(self) -> str:
         return hash_obj(self.model_dump(mode="json"))

@@ -10,8 +10,9 @@ longer than every live one is skipped (the longest prompts decode first and leav
 window narrows as they go). Each step is one forward pass with explicit positions and a
 ready-made 4D mask (no mask building inside the model) and the LM head on the last position.
 
-Greedy decoding gives the tokens one-prompt-at-a-time decoding gives (tested); sampling draws from
-`softmax(logits / temperature)` with the caller's seeded generator state.
+Each step's tokens are picked by `decoding.next_tokens` (the server's penalties and sampling, over
+each row's own reply); greedy decoding without penalties gives the tokens one-prompt-at-a-time
+decoding gives (tested); sampling draws with the caller's seeded generator state.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 
 import torch
 from transformers.cache_utils import Cache, CacheLayerMixin
+
+from .config import DecodingConfig
+from .decoding import next_tokens
 
 
 class WindowLayer(CacheLayerMixin):
@@ -94,7 +98,7 @@ class WindowCache(Cache):
 
 
 def decode(model: Any, cache: WindowCache, prompts: list[list[int]], stops: list[int], max_new_tokens: int,
-           temperature: float) -> list[list[int]]:
+           settings: DecodingConfig) -> list[list[int]]:
     """New tokens for each prompt (its stop token included when it stopped), decoding from `cache`,
     which holds every prompt but its last token, right-aligned at column `cache.end`."""
     device = model.device
@@ -122,7 +126,7 @@ def decode(model: Any, cache: WindowCache, prompts: list[list[int]], stops: list
             mask = torch.zeros(mask.shape, dtype=model.dtype, device=device).masked_fill_(~mask, mask_value)
         logits = model(input_ids=next_ids, position_ids=positions, attention_mask=mask, past_key_values=cache,
                        use_cache=True, logits_to_keep=1).logits[:, -1]
-        chosen = _choose(logits, temperature)
+        chosen = next_tokens(logits, [outputs[slot_of[s]] for s in range(live)], settings)
         finished = []
         for s, token in enumerate(chosen.tolist()):
             outputs[slot_of[s]].append(token)
@@ -151,13 +155,6 @@ def _drop(cache: WindowCache, valid: torch.Tensor, slot_of: list[int], live: int
             source[s] = source[last]
         live -= 1
     return live, torch.tensor(source[:live], dtype=torch.long, device=valid.device)
-
-
-def _choose(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    if temperature <= 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    return torch.multinomial(probs, 1)[:, 0]
 
 
 def _mask_value(model: Any) -> float | None:

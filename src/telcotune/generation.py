@@ -3,7 +3,8 @@
 Used by the `local` LLM backend and by the evaluation stage (base model and adapters), so both
 decode the same way: chat template with a generation prompt, length-sorted batches prefilled
 without padding (`prefill.py`) and decoded with finished rows leaving the batch (`decode.py`),
-greedy at temperature 0, stop at the end-of-turn token.
+each token picked as `serve` picks it (`decoding.py`: the evaluation passes the study's
+`decoding` section, so answers judged are decoded as answers served), stop at the end-of-turn token.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .config import DecodingConfig
+from .decoding import PLAIN_GREEDY, adjust_scores, penalised
 from .errors import ConfigError
 from .prefill import ragged_prefill
 
@@ -32,11 +35,11 @@ class GenerationResult:
 
 
 def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], *, max_new_tokens: int,
-                   temperature: float = 0.0, seed: int = 0, batch_size: int = 8,
+                   decoding: DecodingConfig = PLAIN_GREEDY, seed: int = 0, batch_size: int = 8,
                    prefills: list[str | None] | None = None,
                    on_batch: Callable[[int], None] | None = None) -> list[GenerationResult]:
-    """Reply to each conversation, in input order. Greedy when `temperature == 0`, else sampling
-    seeded per batch (so a result depends on `seed` and on which batch it landed in). A prefill
+    """Reply to each conversation, in input order, picking tokens by `decoding` (its penalties
+    over each reply so far; greedy when its temperature is 0, else sampling seeded per batch (so a result depends on `seed` and on which batch it landed in)). A prefill
     starts the reply; the model continues it (the result's text excludes the prefill).
     `on_batch(n)` is called after each batch with its number of conversations (progress bars).
     Pass every conversation in one call: batches are cut from all of them sorted by length."""
@@ -56,7 +59,7 @@ def generate_batch(model: Any, tokenizer: Any, conversations: list[list[dict]], 
                 chunk = order[start:start + batch_size]
                 batch_seed = seed + start // batch_size
                 outputs = _generate(model, tokenizer, [prompts[i] for i in chunk], stops,
-                                    max_new_tokens, temperature, batch_seed)
+                                    max_new_tokens, decoding, batch_seed)
                 for i, result in zip(chunk, outputs):
                     results[i] = result
                 if on_batch is not None:
@@ -100,36 +103,52 @@ def _left_pad(prompts: list[list[int]], pad_id: int):
 
 
 def _generate(model: Any, tokenizer: Any, prompts: list[list[int]], stops: list[int], max_new_tokens: int,
-              temperature: float, seed: int) -> list[GenerationResult]:
+              decoding: DecodingConfig, seed: int) -> list[GenerationResult]:
     from .decode import decode
 
     started = time.perf_counter()
     cache = ragged_prefill(model, prompts, max_cache_len=max(len(p) for p in prompts) - 1 + max_new_tokens)
     with seeded(model.device, seed):
         if cache is not None:
-            new = decode(model, cache, prompts, stops, max_new_tokens, temperature)
+            new = decode(model, cache, prompts, stops, max_new_tokens, decoding)
         else:
-            new = _generate_padded(model, tokenizer, prompts, stops, max_new_tokens, temperature)
+            new = _generate_padded(model, tokenizer, prompts, stops, max_new_tokens, decoding)
     latency_s = time.perf_counter() - started
     return [_result(tokenizer, len(p), tokens, set(stops), latency_s) for p, tokens in zip(prompts, new)]
 
 
 def _generate_padded(model: Any, tokenizer: Any, prompts: list[list[int]], stops: list[int], max_new_tokens: int,
-                     temperature: float) -> list[list[int]]:
-    """`model.generate` on the left-padded batch: for models the ragged prefill does not cover."""
-    from transformers import GenerationConfig
+                     decoding: DecodingConfig) -> list[list[int]]:
+    """`model.generate` on the left-padded batch: for models the ragged prefill does not cover.
+    The penalties run as a logits processor (before temperature and top-p, as in `decoding.py`)."""
+    from transformers import GenerationConfig, LogitsProcessorList
 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     input_ids, attention_mask = _left_pad(prompts, pad_id)
+    temperature = decoding.temperature
     sampling = temperature > 0
     # A fresh config, so the model's own defaults (top_p, repetition penalty...) do not leak in.
     config = GenerationConfig(
         max_new_tokens=max_new_tokens, do_sample=sampling, temperature=temperature if sampling else None,
-        top_k=None, top_p=None, eos_token_id=stops, pad_token_id=pad_id, cache_implementation="static",
+        top_k=None, top_p=decoding.top_p if sampling else None, eos_token_id=stops, pad_token_id=pad_id, cache_implementation="static",
     )
+    extra = {}
+    if penalised(decoding):
+        extra["logits_processor"] = LogitsProcessorList([_penalties(decoding, input_ids.shape[1])])
     output = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),
-                            generation_config=config)
+                            generation_config=config, **extra)
     return output[:, input_ids.shape[1]:].tolist()
+
+
+def _penalties(decoding: DecodingConfig, prompt_width: int) -> Callable[[Any, Any], Any]:
+    """`decoding.adjust_scores` as a `generate` logits processor: each row over its reply only
+    (the columns after the left-padded prompts)."""
+    def process(input_ids: Any, scores: Any) -> Any:
+        scores = scores.float()
+        for row in range(scores.shape[0]):
+            adjust_scores(scores[row], input_ids[row, prompt_width:].tolist(), decoding)
+        return scores
+    return process
 
 
 @contextlib.contextmanager

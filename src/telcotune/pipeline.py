@@ -107,7 +107,7 @@ def _evaluate(cfg: ExperimentConfig, paths: StudyPaths, progress: bool) -> None:
     from .tracking import track_evaluation
 
     run_evaluate(paths.data, paths.sweep, paths.eval, cfg.model.ref(), cfg.eval, cfg.judges, cfg.energy,
-                 progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed(),
+                 decoding=cfg.decoding, progress=progress, glossary=cfg.data.glossary_path(), allow_remote=cfg.data.remote_allowed(),
                  placement=cfg.sweep, resources=cfg.train.resources)
     track_evaluation(cfg.tracking, paths.root, cfg.name, paths.eval, paths.sweep)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..config import DecodingConfig
 from .data import Message
 from .io import Record
 
@@ -25,6 +26,8 @@ class AnswersMeta(Record):
     """Hash of the adapter files, the prompts and the generation settings."""
     adapter: str | None
     """The adapter folder; None for the base model."""
+    decoding: DecodingConfig
+    """How the answers' tokens were picked (the study's `decoding`, at `eval.temperature` when set)."""
     written_at: float
     rows: int = 0
     """How many answer rows the answers file holds."""

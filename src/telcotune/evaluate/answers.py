@@ -15,7 +15,7 @@ from ..artifacts.answers import AnswerRow, AnswersMeta
 from ..artifacts.energy import AnswersEnergy
 from ..artifacts.io import parse, read_optional, read_record, read_rows, write_record, write_rows
 from ..artifacts.ranking import InferenceSummary
-from ..config import EvalConfig
+from ..config import DecodingConfig, EvalConfig
 from ..energy.base import Meter, NullMeter, merge_readings, window
 from ..energy.summary import answers_energy
 from ..errors import StageError
@@ -33,10 +33,19 @@ class AnswerJob:
     """None: the base model without an adapter."""
 
 
-def _fingerprint(job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig) -> str:
+def answer_decoding(cfg: EvalConfig, decoding: DecodingConfig) -> DecodingConfig:
+    """The answers' decoding: the study's `decoding` section, as `serve` uses it, at
+    `eval.temperature` when that is set."""
+    if cfg.temperature is None:
+        return decoding
+    return decoding.model_copy(update={"temperature": cfg.temperature})
+
+
+def _fingerprint(job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig, decoding: DecodingConfig) -> str:
     adapter = hash_inputs([job.adapter]) if job.adapter else None
     return hash_obj({"adapter": adapter, "prompts": [p.to_dict() for p in prompts],
-                     "max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "seed": cfg.seed})
+                     "max_new_tokens": cfg.max_new_tokens, "seed": cfg.seed,
+                     "decoding": answer_decoding(cfg, decoding).model_dump(mode="json")})
 
 
 @dataclass(frozen=True)
@@ -87,9 +96,10 @@ def _whole_rows(path: Path, run: str) -> list[AnswerRow]:
     return rows
 
 
-def unfinished(jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig, paths: EvalPaths) -> list[AnswerJob]:
+def unfinished(jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig, decoding: DecodingConfig,
+               paths: EvalPaths) -> list[AnswerJob]:
     """The jobs with prompts still to answer for these settings."""
-    return [j for j in jobs if not _progress(paths, j, prompts, _fingerprint(j, prompts, cfg)).done]
+    return [j for j in jobs if not _progress(paths, j, prompts, _fingerprint(j, prompts, cfg, decoding)).done]
 
 
 def summaries_of(paths: EvalPaths, runs: list[str]) -> dict[str, InferenceSummary]:
@@ -97,11 +107,11 @@ def summaries_of(paths: EvalPaths, runs: list[str]) -> dict[str, InferenceSummar
 
 
 def answer_runs(model: ModelRef, jobs: list[AnswerJob], prompts: list[EvalPrompt], cfg: EvalConfig,
-                paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, InferenceSummary]:
+                decoding: DecodingConfig, paths: EvalPaths, meter: Meter | None = None, progress: bool = True) -> dict[str, InferenceSummary]:
     """Answer every prompt with every job's model (one base model, adapters in turn); returns
-    per-run summaries."""
+    per-run summaries. `decoding`: the study's `decoding` section."""
     meter = meter or NullMeter()
-    states = {j.run: _progress(paths, j, prompts, _fingerprint(j, prompts, cfg)) for j in jobs}
+    states = {j.run: _progress(paths, j, prompts, _fingerprint(j, prompts, cfg, decoding)) for j in jobs}
     summaries = {j.run: _summary(paths, j.run) for j in jobs if states[j.run].done}
     todo = [j for j in jobs if not states[j.run].done]
     if not todo:
@@ -113,19 +123,19 @@ def answer_runs(model: ModelRef, jobs: list[AnswerJob], prompts: list[EvalPrompt
     with progress_bar("answering", total=total, enabled=progress) as advance:
         for job in todo:
             with host.as_run(job.run, job.adapter) as answering:
-                summaries[job.run] = _answer_one(answering, tokenizer, job, prompts, states[job.run], cfg, paths,
-                                                 meter, advance)
+                summaries[job.run] = _answer_one(answering, tokenizer, job, prompts, states[job.run], cfg,
+                                                 decoding, paths, meter, advance)
     return summaries
 
 
 
 def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], state: Progress, cfg: EvalConfig,
-                paths: EvalPaths, meter: Meter, advance) -> InferenceSummary:
+                decoding: DecodingConfig, paths: EvalPaths, meter: Meter, advance) -> InferenceSummary:
     """Answer the prompts still to do; write all of the run's answers (kept ones included), in
     prompt order, with the energy of every answer so far."""
     with window(meter, "inference") as measured:
         results = generate_batch(model, tokenizer, [p.messages for p in state.todo], max_new_tokens=cfg.max_new_tokens,
-                                 temperature=cfg.temperature, seed=cfg.seed, batch_size=cfg.batch_size,
+                                 decoding=answer_decoding(cfg, decoding), seed=cfg.seed, batch_size=cfg.batch_size,
                                  on_batch=advance)
     new = {p.id: AnswerRow(id=p.id, set=p.set, run=job.run, prompt=p.messages, answer=r.text,
                            new_tokens=r.new_tokens, prompt_tokens=r.prompt_tokens, latency_s=round(r.latency_s, 4))
@@ -138,7 +148,8 @@ def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], sta
     write_record(paths.answers_energy(job.run),
                  answers_energy(readings, generated_tokens=sum(r.new_tokens for r in rows)))
     write_record(paths.answers_meta(job.run), AnswersMeta(
-        fingerprint=_fingerprint(job, prompts, cfg), adapter=str(job.adapter) if job.adapter else None,
+        fingerprint=_fingerprint(job, prompts, cfg, decoding), adapter=str(job.adapter) if job.adapter else None,
+        decoding=answer_decoding(cfg, decoding),
         written_at=time.time(), rows=len(rows), sha256=hash_file(paths.answers(job.run))))
     return _summary(paths, job.run)
 

@@ -13,7 +13,7 @@ from ..artifacts.io import read_record, read_rows
 from ..artifacts.ranking import Ranking
 from ..artifacts.run import FinishedRun, finished_runs
 from ..cluster import uses_ray
-from ..config import (BUILTIN_GLOSSARY_FILE, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig, ResourcesConfig,
+from ..config import (BUILTIN_GLOSSARY_FILE, DecodingConfig, EnergyConfig, EvalConfig, JudgesConfig, KnowledgeConfig, ResourcesConfig,
                       SweepConfig)
 from ..data.conversation import system_prompt_of
 from ..knowledge.record import KnowledgeResult
@@ -29,7 +29,7 @@ from ..models import ModelRef
 from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
 from ..privacy.onprem import check_remote_allowed, holds_imported, may_cache
 from ..rate.human import human_sections, load_ratings
-from .answers import AnswerJob, answer_runs, read_answers
+from .answers import AnswerJob, answer_decoding, answer_runs, read_answers
 from ..judge.base import JudgeContext
 from .judging import JudgeRun, contexts, run_judge
 from .prompt_sets import load_prompts
@@ -117,7 +117,7 @@ def check_judges(data: DataPaths, panel: list[str], allow_remote: bool) -> bool:
 
 
 def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
-                     judges_cfg: JudgesConfig, glossary: Path = BUILTIN_GLOSSARY_FILE,
+                     judges_cfg: JudgesConfig, decoding: DecodingConfig, glossary: Path = BUILTIN_GLOSSARY_FILE,
                      runs: list[FinishedRun] | None = None, ratings: list | None = None) -> StageRun:
     """The evaluation's stage skeleton (its config hash and inputs); `.current` says whether it
     is done for these settings, answers and ratings. Reads only."""
@@ -127,7 +127,8 @@ def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef
     ratings = load_ratings(paths) if ratings is None else ratings
     prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
     config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
-                            "judges": judges_cfg.panel})
+                            "judges": judges_cfg.panel,
+                            "decoding": answer_decoding(eval_cfg, decoding).model_dump(mode="json")})
     knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
     inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
     return StageRun(paths.root, STAGE, config_hash, inputs)
@@ -135,9 +136,10 @@ def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef
 
 def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, eval_cfg: EvalConfig,
                  judges_cfg: JudgesConfig, energy_cfg: EnergyConfig | None = None,
-                 progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False,
+                 decoding: DecodingConfig | None = None, progress: bool = True, glossary: Path = BUILTIN_GLOSSARY_FILE, allow_remote: bool = False,
                  placement: SweepConfig | None = None, resources: ResourcesConfig | None = None) -> Ranking:
-    """`glossary`: the study's glossary, for the knowledge step's glossary questions.
+    """`decoding`: the study's `decoding` section (its defaults when None): answers are decoded as
+    `serve` decodes. `glossary`: the study's glossary, for the knowledge step's glossary questions.
     `allow_remote`: remote judges may see a data folder of imported conversations. With
     `placement.executor: ray` every adapter answers in a Ray task of its own (`resources` each)."""
     paths = EvalPaths(Path(out))
@@ -146,7 +148,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
     runs = evaluated_runs(sweep_dir)
     prompts = load_prompts(data.root, eval_cfg.prompts, eval_cfg.limit, eval_cfg.seed)
     ratings = load_ratings(paths)  # people's ratings are an input: rating more updates the ranking
-    stage = evaluation_stage(data_dir, sweep_dir, out, model, eval_cfg, judges_cfg, glossary, runs, ratings)
+    decoding = decoding or DecodingConfig()
+    stage = evaluation_stage(data_dir, sweep_dir, out, model, eval_cfg, judges_cfg, decoding, glossary, runs, ratings)
     if stage.current:
         console.print(f"evaluate: {paths.root} is current, skipping")
         return read_record(paths.ranking, Ranking)
@@ -158,10 +161,10 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
         if uses_ray(placement):
             from ..cluster.ray_answers import answer_on_ray  # ray is imported only here
 
-            inference = answer_on_ray(model, jobs, prompts, eval_cfg, paths, energy_cfg or EnergyConfig(),
+            inference = answer_on_ray(model, jobs, prompts, eval_cfg, decoding, paths, energy_cfg or EnergyConfig(),
                                       placement, resources or ResourcesConfig(), progress)
         else:
-            inference = answer_runs(model, jobs, prompts, eval_cfg, paths, meter, progress)
+            inference = answer_runs(model, jobs, prompts, eval_cfg, decoding, paths, meter, progress)
         answers = {job.run: {row.id: row.answer for row in read_answers(paths, job.run)} for job in jobs}
         knowledge = _knowledge(model, runs, eval_cfg, glossary, data, paths, meter, progress)
 

@@ -78,6 +78,7 @@ class LocalBackend:
 
     def _run_group(self, model: Any, tokenizer: Any, requests: list[ChatRequest], indices: list[int],
                    settings: tuple[float, int, int], results: list) -> None:
+        from ..decoding import PLAIN_GREEDY
         from ..generation import generate_batch
 
         temperature, max_tokens, seed = settings
@@ -85,7 +86,8 @@ class LocalBackend:
         prefills = [requests[i].prefill for i in indices]
         try:
             generated = generate_batch(model, tokenizer, conversations, max_new_tokens=max_tokens,
-                                       temperature=temperature, seed=seed, batch_size=self.batch_size,
+                                       decoding=PLAIN_GREEDY.model_copy(update={"temperature": temperature}),
+                                       seed=seed, batch_size=self.batch_size,
                                        prefills=prefills)
         except (RuntimeError, ValueError) as exc:  # e.g. prompt longer than the context window
             for i in indices:

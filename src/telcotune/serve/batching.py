@@ -23,7 +23,7 @@ from typing import Any
 
 from ..adapters import AdapterHost
 from ..config import DecodingConfig
-from .decoding import adjust_scores, pick_token, sampler
+from ..decoding import adjust_scores, pick_token, sampler
 from .streaming import FINISH_CANCELLED, FINISH_LENGTH, FINISH_STOP, ReplyStats, ReplyText
 
 MIN_SHARED_TOKENS = 16

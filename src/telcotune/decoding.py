@@ -1,7 +1,8 @@
-"""Picking one reply token from the model's scores: the penalties (repetition, frequency,
-presence, no repeated n-grams) over the reply so far, then greedy or temperature/top-p sampling
-with the request's own random generator, so a seeded reply does not depend on what else runs in
-the batch.
+"""Picking reply tokens from the model's scores, the one implementation used by `serve`/`chat`
+(one row at a time, `serve.batching`) and by batched generation (`decode.py`, the evaluation's
+answers): the penalties (repetition, frequency, presence, no repeated n-grams) over the reply so
+far, then greedy or temperature/top-p sampling (the server gives each request its own random
+generator, so a seeded reply does not depend on what else runs in the batch).
 
 The penalties look at the reply only, never the prompt: the prompt holds the end-of-turn token
 after every message, and penalising it would make replies run on.
@@ -11,7 +12,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import DecodingConfig
+from .config import DecodingConfig
+
+PLAIN_GREEDY = DecodingConfig(repetition_penalty=1.0, no_repeat_ngram=0)
+"""Greedy without penalties: the local LLM backend's decoding (judges, data generation)."""
+
+
+def penalised(settings: DecodingConfig) -> bool:
+    """Whether any penalty or n-gram ban changes the scores."""
+    return (settings.repetition_penalty != 1 or bool(settings.frequency_penalty) or bool(settings.presence_penalty)
+            or settings.no_repeat_ngram > 0)
+
+
+def next_tokens(logits: Any, replies: list[list[int]], settings: DecodingConfig) -> Any:
+    """One token per row of `logits` (`[rows, vocab]`), row i penalised over `replies[i]`; sampling
+    draws from the caller's (seeded) global random state. Without penalties, greedy is one argmax
+    over the batch, so its tokens are the ones decoding one prompt at a time gives."""
+    import torch
+
+    if penalised(settings):
+        logits = logits.float()
+        for row, reply in enumerate(replies):
+            adjust_scores(logits[row], reply, settings)
+    if settings.temperature == 0:
+        return logits.argmax(dim=-1)
+    picked = [pick_token(logits[row].float(), settings, None) for row in range(logits.shape[0])]
+    return torch.tensor(picked, dtype=torch.long, device=logits.device)
 
 
 def adjust_scores(scores: Any, reply: list[int], settings: DecodingConfig) -> Any:
