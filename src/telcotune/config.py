@@ -418,9 +418,6 @@ class EvalConfig(Section):
     """Answer at most this many prompts per set (a seeded subset)."""
     max_new_tokens: int = Field(160, ge=1)
     """Longest generated answer, in tokens."""
-    temperature: float | None = Field(None, ge=0, le=2)
-    """Sampling temperature of the answers; unset: `decoding.temperature` (0, greedy). Every other
-    `decoding` setting (penalties, no repeated n-grams, top_p) applies as set, so answers are decoded as served."""
     batch_size: int = Field(GENERATION_BATCH_SIZE, ge=1)
     """Prompts generated together: each prefilled on its own, then decoded as one left-padded
     batch (32 measured fastest on 2 CPU cores; lower it if memory is short)."""

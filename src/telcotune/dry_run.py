@@ -205,7 +205,6 @@ def _eval_current(cfg: ExperimentConfig, paths: StudyPaths) -> bool:
 
 def _probe_answers(cfg: ExperimentConfig, data: DataPaths, n: int) -> float:
     """Seconds per decoding step of a batch: one batch of up to eval.batch_size prompts."""
-    from .evaluate.answers import answer_decoding
     from .evaluate.prompt_sets import load_prompts
     from .generation import generate_batch
 
@@ -213,7 +212,7 @@ def _probe_answers(cfg: ExperimentConfig, data: DataPaths, n: int) -> float:
     model, tokenizer = ref.load_model(), ref.load_tokenizer()
     prompts = load_prompts(data.root, cfg.eval.prompts, n, cfg.eval.seed)
     results = generate_batch(model, tokenizer, [p.messages for p in prompts], max_new_tokens=PROBE_NEW_TOKENS,
-                             decoding=answer_decoding(cfg.eval, cfg.decoding), batch_size=len(prompts))
+                             decoding=cfg.decoding, batch_size=len(prompts))
     steps = max(max(r.new_tokens for r in results), 1)
     return results[0].latency_s / steps
 

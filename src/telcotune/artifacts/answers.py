@@ -27,7 +27,7 @@ class AnswersMeta(Record):
     adapter: str | None
     """The adapter folder; None for the base model."""
     decoding: DecodingConfig
-    """How the answers' tokens were picked (the study's `decoding`, at `eval.temperature` when set)."""
+    """How the answers' tokens were picked (the study's `decoding` section, as served)."""
     written_at: float
     rows: int = 0
     """How many answer rows the answers file holds."""

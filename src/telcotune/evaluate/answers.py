@@ -33,19 +33,11 @@ class AnswerJob:
     """None: the base model without an adapter."""
 
 
-def answer_decoding(cfg: EvalConfig, decoding: DecodingConfig) -> DecodingConfig:
-    """The answers' decoding: the study's `decoding` section, as `serve` uses it, at
-    `eval.temperature` when that is set."""
-    if cfg.temperature is None:
-        return decoding
-    return decoding.model_copy(update={"temperature": cfg.temperature})
-
-
 def _fingerprint(job: AnswerJob, prompts: list[EvalPrompt], cfg: EvalConfig, decoding: DecodingConfig) -> str:
     adapter = hash_inputs([job.adapter]) if job.adapter else None
     return hash_obj({"adapter": adapter, "prompts": [p.to_dict() for p in prompts],
                      "max_new_tokens": cfg.max_new_tokens, "seed": cfg.seed,
-                     "decoding": answer_decoding(cfg, decoding).model_dump(mode="json")})
+                     "decoding": decoding.model_dump(mode="json")})
 
 
 @dataclass(frozen=True)
@@ -135,7 +127,7 @@ def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], sta
     prompt order, with the energy of every answer so far."""
     with window(meter, "inference") as measured:
         results = generate_batch(model, tokenizer, [p.messages for p in state.todo], max_new_tokens=cfg.max_new_tokens,
-                                 decoding=answer_decoding(cfg, decoding), seed=cfg.seed, batch_size=cfg.batch_size,
+                                 decoding=decoding, seed=cfg.seed, batch_size=cfg.batch_size,
                                  on_batch=advance)
     new = {p.id: AnswerRow(id=p.id, set=p.set, run=job.run, prompt=p.messages, answer=r.text,
                            new_tokens=r.new_tokens, prompt_tokens=r.prompt_tokens, latency_s=round(r.latency_s, 4))
@@ -149,7 +141,7 @@ def _answer_one(model, tokenizer, job: AnswerJob, prompts: list[EvalPrompt], sta
                  answers_energy(readings, generated_tokens=sum(r.new_tokens for r in rows)))
     write_record(paths.answers_meta(job.run), AnswersMeta(
         fingerprint=_fingerprint(job, prompts, cfg, decoding), adapter=str(job.adapter) if job.adapter else None,
-        decoding=answer_decoding(cfg, decoding),
+        decoding=decoding,
         written_at=time.time(), rows=len(rows), sha256=hash_file(paths.answers(job.run))))
     return _summary(paths, job.run)
 

@@ -29,7 +29,7 @@ from ..models import ModelRef
 from ..paths import TEST_SPLITS, DataPaths, EvalPaths, SweepPaths
 from ..privacy.onprem import check_remote_allowed, holds_imported, may_cache
 from ..rate.human import human_sections, load_ratings
-from .answers import AnswerJob, answer_decoding, answer_runs, read_answers
+from .answers import AnswerJob, answer_runs, read_answers
 from ..judge.base import JudgeContext
 from .judging import JudgeRun, contexts, run_judge
 from .prompt_sets import load_prompts
@@ -128,7 +128,7 @@ def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef
     prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
     config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
                             "judges": judges_cfg.panel,
-                            "decoding": answer_decoding(eval_cfg, decoding).model_dump(mode="json")})
+                            "decoding": decoding.model_dump(mode="json")})
     knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
     inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
     return StageRun(paths.root, STAGE, config_hash, inputs)
