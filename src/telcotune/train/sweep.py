@@ -38,7 +38,7 @@ from ..artifacts.sweep import CSV_COLUMNS, BaseValidation, SweepRow, SweepSummar
 from ..cluster import uses_ray
 from ..config import EnergyConfig, SweepConfig, SweepRun
 from ..energy.base import Meter
-from ..errors import ConfigError, StageError
+from ..errors import ConfigError, DataError, StageError
 from ..fsio import write_text
 from ..manifest import StageRun, hash_obj
 from ..models import ModelRef
@@ -152,9 +152,13 @@ def run_sweep(
     selected = validate_sweep(runs, model_dir, only, f"model {model.spec!r}", model.trust_remote_code)
     if not base_stage(sweep, runs[0], model.spec, data_dir).current:
         tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
-        base = measure_base(data_dir, sweep, runs[0], model, tokenized)
-        console.print(f"base model: validation loss {base.val_loss:.4f} on {base.val_examples} conversations "
-                      f"({base.duration_s:.0f} s)", highlight=False)
+        try:
+            base = measure_base(data_dir, sweep, runs[0], model, tokenized)
+        except DataError as exc:  # the reference only: the run validated this way fails alone, saying why
+            console.print(f"base model: not measured ({exc}); no run gets an improvement over it", highlight=False)
+        else:
+            console.print(f"base model: validation loss {base.val_loss:.4f} on {base.val_examples} conversations "
+                          f"({base.duration_s:.0f} s)", highlight=False)
     pending = []
     for i, run in enumerate(selected, 1):
         if finished_and_current(sweep, run, model.spec, data_dir):
