@@ -48,6 +48,7 @@ def test_chat_command_streams_and_quits(study):
     assert "picked r4-b (best-judge: first in rubric's pointwise order)" in out.stderr
     assert "chatting with r4-b" in out.stdout and out.stdout.count("assistant> ") == 1
     assert "(conversation cleared)" in out.stdout
+    assert "Warning" not in out.stderr  # library deprecation warnings are not the user's business
 
 
 def test_export_command(study, tmp_path, capsys):
