@@ -8,6 +8,8 @@ from telcotune import generation
 from telcotune.generation import generate_batch, prompt_ids
 from telcotune.models import load_model, load_tokenizer
 
+from .test_prefill import _randomize
+
 CONVERSATIONS = [
     [{"role": "user", "content": "The router lights are red and the fibre ONT lost its signal since this morning."}],
     [{"role": "user", "content": "Hello"}],
@@ -16,18 +18,8 @@ CONVERSATIONS = [
 ]
 
 
-def _randomized(folder):
-    model = load_model(folder)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for param in model.parameters():
-            if param.dim() >= 2:
-                param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
-    return model.eval()
-
-
 def test_finished_rows_leave_the_batch_and_outputs_match_one_at_a_time(tiny_model_dir, monkeypatch):
-    model, tokenizer = _randomized(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    model, tokenizer = _randomize(load_model(tiny_model_dir)), load_tokenizer(tiny_model_dir)
     # Stop at the third token the longest prompt produces: it then leaves first, mid-decode.
     longest = max(range(len(CONVERSATIONS)), key=lambda i: len(prompt_ids(tokenizer, CONVERSATIONS[i])))
     ids = torch.tensor([prompt_ids(tokenizer, CONVERSATIONS[longest])])

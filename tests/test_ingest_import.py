@@ -60,16 +60,6 @@ def imported(tmp_path_factory):
     return corpus, root / "out", result, rows
 
 
-def planted_in(corpus, folder) -> list[str]:
-    """Planted values found in any file under `folder`, also with their spaces removed."""
-    found = []
-    for path in (p for p in folder.rglob("*") if p.is_file()):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        compact = re.sub(r"\s", "", text)
-        found += [v for v in corpus.planted if v in text or re.sub(r"\s", "", v) in compact]
-    return found
-
-
 def all_rows(rows):
     return [r for name in SPLITS for r in rows[name]]
 
@@ -88,12 +78,11 @@ def test_no_planted_value_survives_in_any_file(imported):
                                        "README.md", "dataset_info.json", "manifest.json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
-        compact = re.sub(r"\s", "", text)
-        survivors = [v for v in planted if v in text or re.sub(r"\s", "", v) in compact]
+        survivors = corpus.surviving(text)
         assert survivors == [], f"{path.name} still holds {len(survivors)} planted values"
         assert not [c for c in corpus.customer_ids if c in text]  # group keys are not written either
     assert not list(out.parent.glob(".out.*"))  # the import's temporary folder is gone
-    assert planted_in(corpus, out.parent / "cache") == []
+    assert corpus.found_under(out.parent / "cache") == []
 
 
 def template_turns(conversation, speakers):

@@ -129,15 +129,6 @@ class ScoringJudge:
                               "overall": 7, "rationale": "fine"}))
 
 
-def _planted_in(corpus, folder) -> list[str]:
-    found = []
-    for path in (p for p in folder.rglob("*") if p.is_file()):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        compact = re.sub(r"\s", "", text)
-        found += [v for v in corpus.planted if v in text or re.sub(r"\s", "", v) in compact]
-    return found
-
-
 def test_a_loopback_judge_is_accepted_and_scenario_criteria_are_skipped(imported, tmp_path, tiny_model_dir,
                                                                         isolated_cache, capsys, monkeypatch):
     corpus, data = imported
@@ -158,7 +149,7 @@ def test_a_loopback_judge_is_accepted_and_scenario_criteria_are_skipped(imported
         assert all("steps" not in r["scores"] and "term" not in r["scores"] for r in rubric)
         cached = [p for p in isolated_cache.rglob("*.json")]
         assert cached  # a loopback server is on premises: its replies may be cached
-        assert _planted_in(corpus, isolated_cache) == [] and _planted_in(corpus, tmp_path / "eval") == []
+        assert corpus.found_under(isolated_cache) == [] and corpus.found_under(tmp_path / "eval") == []
         sent = "\n".join(r.body for r in server.requests)
         assert not [v for v in corpus.planted if v in sent]  # what the judge saw was redacted
 
@@ -214,7 +205,7 @@ def test_run_with_data_source_imports_trains_evaluates_and_reports(tmp_path, emb
         n = redaction["entities"][entity]
         assert n > 0 and re.search(rf"\|\s*{entity}\s*\|\s*{n}\s*\|", section), entity
     assert "names of people were not checked" in section.lower()
-    assert _planted_in(corpus, study) == []
+    assert corpus.found_under(study) == []
     assert not [v for v in corpus.planted if v in out.stdout + out.stderr]
 
 

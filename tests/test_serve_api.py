@@ -178,16 +178,23 @@ def test_parallel_requests_to_different_adapters(server, engine):
     assert results == {m: direct_reply(engine, m, ASK, 8).text for m in ("r4-a", "r4-b")}
 
 
-def test_client_leaving_mid_stream_stops_generation_and_frees_its_slot(server, engine, monkeypatch):
+def slow_replies(engine, monkeypatch) -> list:
+    """Make the engine take 50 ms a token (the client leaves long before the end); the list
+    receives each reply's stats when its generation ends."""
     finished = []
     reply = engine.reply
 
-    def slow_reply(prepared, on_text, **options):  # 50 ms a token: the client leaves long before the end
+    def slow_reply(prepared, on_text, **options):
         stats = reply(prepared, lambda piece: (time.sleep(0.05), on_text(piece)), **options)
         finished.append(stats)
         return stats
 
     monkeypatch.setattr(engine, "reply", slow_reply)
+    return finished
+
+
+def test_client_leaving_mid_stream_stops_generation_and_frees_its_slot(server, engine, monkeypatch):
+    finished = slow_replies(engine, monkeypatch)
     body = {"model": "r4-a", "messages": ASK, "max_tokens": 32, "stream": True}
     with httpx.stream("POST", f"{server.base_url}/v1/chat/completions", json=body, timeout=60) as response:
         lines = response.iter_lines()
@@ -216,15 +223,7 @@ def test_a_seed_outside_64_bits_is_refused(server, seed):
 
 
 def test_non_streaming_client_leaving_stops_generation_and_frees_its_slot(server, engine, monkeypatch):
-    finished = []
-    reply = engine.reply
-
-    def slow_reply(prepared, on_text, **options):  # 50 ms a token: the client leaves long before the end
-        stats = reply(prepared, lambda piece: (time.sleep(0.05), on_text(piece)), **options)
-        finished.append(stats)
-        return stats
-
-    monkeypatch.setattr(engine, "reply", slow_reply)
+    finished = slow_replies(engine, monkeypatch)
     body = {"model": "r4-a", "messages": ASK, "max_tokens": 32}
     with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
         httpx.post(f"{server.base_url}/v1/chat/completions", json=body, timeout=httpx.Timeout(10, read=0.3))

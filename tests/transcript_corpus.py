@@ -553,6 +553,16 @@ class Corpus:
     def planted(self) -> set[str]:
         return {v for c in self.conversations + self.rejected for v in c.values.values()}
 
+    def surviving(self, text: str) -> list[str]:
+        """Planted values in `text`, also with spaces removed (a value split across a line still counts)."""
+        compact = re.sub(r"\s", "", text)
+        return [v for v in self.planted if v in text or re.sub(r"\s", "", v) in compact]
+
+    def found_under(self, folder: Path) -> list[str]:
+        """Planted values in any file under `folder`."""
+        return [v for path in folder.rglob("*") if path.is_file()
+                for v in self.surviving(path.read_bytes().decode("utf-8", errors="replace"))]
+
     @property
     def customer_ids(self) -> set[str]:
         return {c.customer_id for c in self.conversations + self.rejected}
