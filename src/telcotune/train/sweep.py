@@ -150,6 +150,7 @@ def run_sweep(
     runs = with_max_steps(runs, max_steps)
     model_dir = model.resolve()
     selected = validate_sweep(runs, model_dir, only, f"model {model.spec!r}", model.trust_remote_code)
+    tokenized: TokenizedData | None = None  # tokenized once, for the base and the runs alike
     if not base_stage(sweep, runs[0], model.spec, data_dir).current:
         tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
         try:
@@ -167,7 +168,7 @@ def run_sweep(
             pending.append(run)
     failures: dict[str, str] = {}
     if pending:
-        tokenized = tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
+        tokenized = tokenized or tokenize_data(data_dir, model.load_tokenizer(model_dir), cache=sweep)
         if on_ray:
             from ..cluster.ray_sweep import train_on_ray  # ray is imported only here
 
