@@ -64,6 +64,27 @@ def test_one_forward_pass_matches_a_full_forward(tiny_model_dir, batch_size):
             assert result.after_probe == ()
 
 
+def test_choices_get_their_probability_from_the_whole_distribution(tiny_model_dir):
+    """A choice far outside the top tokens still gets its exact log-probability; a choice that is
+    not one token is left out rather than read from its first token."""
+    import torch
+
+    from telcotune.models import load_model, load_tokenizer
+
+    model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    prefill, choices = '{"verdict": "', ("A", "B", "tie", "A or B")
+    [result] = next_token_logprobs(model, tokenizer, CONVERSATIONS[:1], top_k=2, prefills=[prefill],
+                                   choices=[choices])
+    ids = prompt_ids(tokenizer, CONVERSATIONS[0], prefill)
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0, -1], dim=-1)
+    one_token = {c: tokenizer(c, add_special_tokens=False)["input_ids"] for c in choices}
+    want = {c: logprobs[i[0]].item() for c, i in one_token.items() if len(i) == 1}
+    assert "A or B" not in want and set(result.choices) == set(want)
+    assert result.choices == pytest.approx(want, abs=1e-4)
+    assert not set(want) <= set(result.top)  # some choice lies outside the top 2 here
+
+
 def test_local_backend_scores_without_generating_and_the_cache_keeps_it(tiny_model_dir, tmp_path):
     backend = LocalBackend(str(tiny_model_dir))
     client = CachedClient(backend, ResponseCache(tmp_path / "cache"))

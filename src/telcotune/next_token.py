@@ -36,6 +36,8 @@ class NextTokens:
     """The `top_k` most likely next tokens after the prompt -> natural-log probability."""
     after_probe: tuple[dict[str, float], ...]
     """For each probe token, the `top_k` most likely tokens after it."""
+    choices: dict[str, float]
+    """Each asked-for one-token choice -> its log-probability after the prompt (empty: none asked)."""
     prompt_tokens: int
     latency_s: float
     """Wall time of the batch this prompt ran in."""
@@ -43,6 +45,7 @@ class NextTokens:
 
 def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dict]], *, top_k: int,
                         prefills: list[str | None] | None = None, probes: list[str | None] | None = None,
+                        choices: list[tuple[str, ...] | None] | None = None,
                         batch_size: int = 32) -> list[NextTokens]:
     """`batch_size`: prompts timed together (their `latency_s`); the cache carries over."""
     """Distributions after each chat-templated conversation (assistant turn opened, its prefill
@@ -53,6 +56,7 @@ def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dic
     probes = probes or [None] * len(conversations)
     prompts = [prompt_ids(tokenizer, c, p) for c, p in zip(conversations, prefills)]
     probe_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] if p else [] for p in probes]
+    choice_ids = [_one_token_ids(tokenizer, c or ()) for c in (choices or [None] * len(conversations))]
     # Similar prompts side by side share a longer prefix (the same answer judged twice, ...).
     order = sorted(range(len(prompts)), key=lambda i: prompts[i])
     decode = _Decoder(tokenizer)
@@ -65,13 +69,14 @@ def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dic
             for start in range(0, len(order), batch_size):
                 chunk = order[start:start + batch_size]
                 started = time.perf_counter()
-                rows = [walker.logprobs(prompts[i] + probe_ids[i], len(probe_ids[i]), top_k) for i in chunk]
+                rows = [walker.logprobs(prompts[i] + probe_ids[i], len(probe_ids[i]), top_k,
+                                        list(choice_ids[i].values())) for i in chunk]
                 latency_s = time.perf_counter() - started
-                for i, (values, ids) in zip(chunk, rows):
+                for i, (values, ids, chosen) in zip(chunk, rows):
                     tops = [decode.top(v, t) for v, t in zip(values, ids)]
                     token = decode(int(ids[0][0]))
                     results[i] = NextTokens(token, float(values[0][0]), tops[0], tuple(tops[1:]),
-                                            len(prompts[i]), latency_s)
+                                            dict(zip(choice_ids[i], chosen)), len(prompts[i]), latency_s)
     finally:
         model.train(was_training)
     return results  # type: ignore[return-value]
@@ -89,9 +94,11 @@ class _PrefixWalker:
         self.held: list[int] = []
         """The tokens whose keys and values the cache holds."""
 
-    def logprobs(self, tokens: list[int], n_probe: int, top_k: int) -> tuple[list[list[float]], list[list[int]]]:
+    def logprobs(self, tokens: list[int], n_probe: int, top_k: int,
+                 choice_ids: list[int]) -> tuple[list[list[float]], list[list[int]], list[float]]:
         """(top log-probabilities, their token ids), each (1 + n_probe, top_k): after the prompt's
-        last token, then after each probe token."""
+        last token, then after each probe token; and the log-probabilities of `choice_ids` after
+        the prompt."""
         import torch
 
         keep = n_probe + 1  # these positions' logits are wanted, so they are run, never reused
@@ -104,8 +111,15 @@ class _PrefixWalker:
         logits = self.model(input_ids=torch.tensor([rest], device=device), position_ids=positions,
                             past_key_values=self.cache, use_cache=True, logits_to_keep=keep).logits[0, -keep:]
         self.held = list(tokens)
-        values, ids = torch.log_softmax(logits.float(), dim=-1).topk(top_k, dim=-1)
-        return values.tolist(), ids.tolist()
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        values, ids = logprobs.topk(top_k, dim=-1)
+        return values.tolist(), ids.tolist(), logprobs[0, choice_ids].tolist()
+
+
+def _one_token_ids(tokenizer: Any, choices: tuple[str, ...]) -> dict[str, int]:
+    """Choice text -> its token id, for the choices that are one token."""
+    ids = {c: tokenizer(c, add_special_tokens=False)["input_ids"] for c in choices}
+    return {c: i[0] for c, i in ids.items() if len(i) == 1}
 
 
 def _common_length(a: list[int], b: list[int]) -> int:

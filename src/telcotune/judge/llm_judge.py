@@ -29,6 +29,10 @@ TOP_LOGPROBS = 20
 """Alternatives asked for at each reply position (OpenAI's maximum)."""
 TEN_PROBE = "1"
 """Teacher-forced after the local judge's prefill: the chance that a "1" goes on as "10"."""
+SCORE_CHOICES = tuple(str(s) for s in range(1, 11))
+VERDICT_CHOICES = ("A", "B", "tie")
+"""What the local judge may answer at the score (verdict) position, read from its whole
+distribution: its judgment is the choice among these, never "unparseable"."""
 
 
 def _score(value: Any, key: str) -> float:
@@ -78,15 +82,16 @@ class LLMJudge:
         self.local = name.startswith("local:")
         self.max_tokens = 1 if self.local else max_tokens
 
-    def _request(self, text: str, prefill: str, probe: str | None = None) -> ChatRequest:
+    def _request(self, text: str, prefill: str, choices: tuple[str, ...], probe: str | None = None) -> ChatRequest:
+        local = {"prefill": prefill, "logprob_probe": probe, "logprob_choices": choices} if self.local else {}
         return ChatRequest(messages=({"role": "user", "content": text},), temperature=0.0,
-                           max_tokens=self.max_tokens, json_mode=True, seed=0, top_logprobs=TOP_LOGPROBS,
-                           prefill=prefill if self.local else None, logprob_probe=probe if self.local else None)
+                           max_tokens=self.max_tokens, json_mode=True, seed=0, top_logprobs=TOP_LOGPROBS, **local)
 
     def pointwise(self, items: list[PointwiseItem]) -> list[Judgment]:
         template = load_prompt("judge", f"pointwise_{PROMPT_VERSION}")
         requests = [self._request(template.format(reference=_reference(i.context), conversation=_conversation(i.context),
-                                                  answer=i.answer), POINTWISE_PREFILL, TEN_PROBE) for i in items]
+                                                  answer=i.answer), POINTWISE_PREFILL, SCORE_CHOICES, TEN_PROBE)
+                    for i in items]
         replies = self.client.complete_many(requests)
         by_text = self._text_outcomes(requests, replies, parse_pointwise)
         return [self._pointwise_judgment(item, reply, by_text.get(k)) for k, (item, reply) in enumerate(zip(items, replies))]
@@ -94,7 +99,8 @@ class LLMJudge:
     def pairwise(self, items: list[PairItem]) -> list[Judgment]:
         template = load_prompt("judge", f"pairwise_{PROMPT_VERSION}")
         requests = [self._request(template.format(reference=_reference(i.context), conversation=_conversation(i.context),
-                                                  answer_a=i.answer_a, answer_b=i.answer_b), PAIRWISE_PREFILL)
+                                                  answer_a=i.answer_a, answer_b=i.answer_b), PAIRWISE_PREFILL,
+                                    VERDICT_CHOICES)
                     for i in items]
         replies = self.client.complete_many(requests)
         by_text = self._text_outcomes(requests, replies, parse_pairwise)

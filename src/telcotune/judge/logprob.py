@@ -16,9 +16,14 @@ Two details of real tokenizers:
   "1" is then split by what follows it: "0" makes 10, a token that is not a digit makes 1, and
   another digit (11-19) is no score at all. `after_one` is that next-token distribution; without
   it, "1" counts as 1.
-- Only the top tokens are known. Scores are normalised over the score tokens among them; when
-  they hold less than MIN_SCORE_MASS of the probability the judge was not answering the question
-  and no score is made (the caller then tries the reply text, or records it as unparseable).
+- From a remote server only the top tokens are known. Scores are normalised over the score
+  tokens among them; when they hold less than MIN_SCORE_MASS of the probability the judge was
+  not answering the question and no score is made (the caller then tries the reply text, or
+  records it as unparseable).
+- A `local:` judge reads the score (or verdict) tokens' probabilities from the whole
+  distribution (`Completion.choice_logprobs`): a choice among them, like a multiple-choice
+  question scored by its options, is always defined, so no threshold applies; the mass they
+  held is kept with the judgment.
 """
 
 from __future__ import annotations
@@ -84,7 +89,8 @@ def _share_of_ten(after_one: Mapping[str, float]) -> float | None:
     return ten / (ten + one) if ten + one > 0 else None
 
 
-def expected_score(top: Mapping[str, float], after_one: Mapping[str, float] | None = None) -> ProbabilityScore:
+def expected_score(top: Mapping[str, float], after_one: Mapping[str, float] | None = None,
+                   min_mass: float = MIN_SCORE_MASS) -> ProbabilityScore:
     """The expected score from the top tokens at the score position (token text -> log-prob)."""
     mass: dict[int, float] = {}
     for token, p in _probabilities(top).items():
@@ -99,14 +105,14 @@ def expected_score(top: Mapping[str, float], after_one: Mapping[str, float] | No
                 continue
         mass[int(text)] = mass.get(int(text), 0.0) + p
     total = sum(mass.values())
-    if total < MIN_SCORE_MASS:
+    if total <= 0 or total < min_mass:
         raise NoScoreToken(f"score tokens hold {total:.0%} of the probability at the score position "
-                           f"(need {MIN_SCORE_MASS:.0%})")
+                           f"(need {min_mass:.0%})")
     distribution = {s: mass[s] / total for s in sorted(mass)}
     return ProbabilityScore(sum(s * p for s, p in distribution.items()), distribution, total)
 
 
-def verdict_probabilities(top: Mapping[str, float]) -> ProbabilityVerdict:
+def verdict_probabilities(top: Mapping[str, float], min_mass: float = MIN_SCORE_MASS) -> ProbabilityVerdict:
     """"A", "B" and "tie" from the top tokens at the verdict position."""
     mass = {"A": 0.0, "B": 0.0, "tie": 0.0}
     for token, p in _probabilities(top).items():
@@ -114,9 +120,9 @@ def verdict_probabilities(top: Mapping[str, float]) -> ProbabilityVerdict:
         if verdict is not None:
             mass[verdict] += p
     total = sum(mass.values())
-    if total < MIN_SCORE_MASS:
+    if total <= 0 or total < min_mass:
         raise NoScoreToken(f"A, B and tie hold {total:.0%} of the probability at the verdict position "
-                           f"(need {MIN_SCORE_MASS:.0%})")
+                           f"(need {min_mass:.0%})")
     p = {k: v / total for k, v in mass.items()}
     return ProbabilityVerdict(max(p, key=p.get), p["A"], p["B"], p["tie"], total)
 
@@ -139,6 +145,9 @@ def score_position(completion: Completion, key: re.Pattern[str]) -> int:
 
 
 def score_from_completion(completion: Completion) -> ProbabilityScore:
+    if completion.choice_logprobs is not None:
+        after_one = completion.probe_logprobs[0] if completion.probe_logprobs else None
+        return expected_score(completion.choice_logprobs, after_one, min_mass=0.0)
     positions: Sequence[TokenLogprobs] = completion.top_logprobs or ()
     index = score_position(completion, SCORE_KEY)
     after_one: Mapping[str, float] | None = None
@@ -150,5 +159,7 @@ def score_from_completion(completion: Completion) -> ProbabilityScore:
 
 
 def verdict_from_completion(completion: Completion) -> ProbabilityVerdict:
+    if completion.choice_logprobs is not None:
+        return verdict_probabilities(completion.choice_logprobs, min_mass=0.0)
     positions = completion.top_logprobs or ()
     return verdict_probabilities(positions[score_position(completion, VERDICT_KEY)].top)

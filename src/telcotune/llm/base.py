@@ -43,6 +43,13 @@ class ChatRequest:
     pass; `Completion.probe_logprobs` then holds the next-token distribution after each of its
     tokens. Lets a judge split the probability of "1" between the scores 1 and 10 where digits
     are separate tokens. Other backends ignore it."""
+    logprob_choices: tuple[str, ...] | None = None
+    """`local:` with `top_logprobs` only: the answers a judge accepts at the first reply position
+    (the score digits, or "A", "B", "tie"); `Completion.choice_logprobs` then holds the
+    log-probability of each from the whole distribution, whether or not it is among the top
+    tokens, so a choice among them is always defined. A choice the tokenizer does not hold as
+    one token is left out (SmolLM2's "10" is "1" then "0": the probe splits it). Other backends
+    ignore it."""
 
     def cache_key(self, backend: str, model: str) -> str:
         return hash_obj({
@@ -52,6 +59,7 @@ class ChatRequest:
             **({"prefill": self.prefill} if self.prefill else {}),
             **({"top_logprobs": self.top_logprobs} if self.top_logprobs else {}),
             **({"logprob_probe": self.logprob_probe} if self.logprob_probe else {}),
+            **({"logprob_choices": list(self.logprob_choices)} if self.logprob_choices else {}),
         })
 
 
@@ -95,6 +103,9 @@ class Completion:
     probe_logprobs: tuple[dict[str, float], ...] | None = None
     """`local:` with a `logprob_probe`: the next-token distribution (top tokens) after each
     probe token."""
+    choice_logprobs: dict[str, float] | None = None
+    """`local:` with `logprob_choices`: each one-token choice -> its log-probability at the first
+    reply position, from the whole distribution."""
 
 
 @runtime_checkable

@@ -30,7 +30,8 @@ class ResponseCache:
             return Completion(text=row["text"], usage=usage, backend=row["backend"], model=row["model"],
                               cached=True, latency_s=float(row.get("latency_s", 0.0)),
                               top_logprobs=_positions(row.get("top_logprobs")),
-                              probe_logprobs=_probes(row.get("probe_logprobs")))
+                              probe_logprobs=_probes(row.get("probe_logprobs")),
+                              choice_logprobs=_choices(row.get("choice_logprobs")))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):  # hand-edited or foreign file: ask again
@@ -49,6 +50,8 @@ class ResponseCache:
                if completion.top_logprobs is not None else {}),
             **({"probe_logprobs": [dict(p) for p in completion.probe_logprobs]}
                if completion.probe_logprobs is not None else {}),
+            **({"choice_logprobs": dict(completion.choice_logprobs)}
+               if completion.choice_logprobs is not None else {}),
         })
 
 
@@ -100,3 +103,7 @@ class CachedClient:
             for i in waiting[keys[first]]:
                 results[i] = result
         return results  # type: ignore[return-value]
+
+
+def _choices(row: dict | None) -> dict[str, float] | None:
+    return None if row is None else {str(k): float(v) for k, v in row.items()}

@@ -68,7 +68,8 @@ class LocalBackend:
             scored = next_token_logprobs(
                 model, tokenizer, [[dict(m) for m in requests[i].messages] for i in indices],
                 top_k=max(requests[i].top_logprobs or 0 for i in indices), batch_size=self.batch_size,
-                prefills=[requests[i].prefill for i in indices], probes=[requests[i].logprob_probe for i in indices])
+                prefills=[requests[i].prefill for i in indices], probes=[requests[i].logprob_probe for i in indices],
+                choices=[requests[i].logprob_choices for i in indices])
         except (RuntimeError, ValueError) as exc:  # e.g. prompt longer than the context window
             for i in indices:
                 results[i] = PermanentLLMError(f"local:{self.model}: scoring failed: {exc}")
@@ -103,7 +104,8 @@ def _scored_completion(backend: "LocalBackend", request: ChatRequest, result: An
     return Completion(text=(request.prefill or "") + result.token, usage=Usage(result.prompt_tokens, 1, None),
                       backend=backend.backend, model=backend.model, latency_s=result.latency_s,
                       top_logprobs=(position,),
-                      probe_logprobs=result.after_probe if request.logprob_probe else None)
+                      probe_logprobs=result.after_probe if request.logprob_probe else None,
+                      choice_logprobs=result.choices if request.logprob_choices else None)
 
 
 def _group_by_settings(requests: list[ChatRequest]) -> dict[tuple[float, int, int], list[int]]:
