@@ -180,3 +180,19 @@ def test_the_local_backend_batches_like_the_evaluation():
     from telcotune.llm.local import LocalBackend
 
     assert LocalBackend("m").batch_size == EvalConfig().batch_size == GENERATION_BATCH_SIZE
+
+
+def test_a_judges_own_protocol_must_name_a_judge_of_the_panel_and_follows_judge_overrides(tmp_path):
+    from telcotune.config import resolve_config
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("judges:\n  panel: [rubric]\n  protocols: {semantc: pointwise}\n")
+    with pytest.raises(ConfigError, match="semantc"):
+        load_config(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("judges:\n  panel: [rubric, semantic]\n  protocols: {semantic: pointwise}\n")
+    assert load_config(good).judges.protocol("semantic", "both") == "pointwise"
+    assert load_config(good).judges.protocol("rubric", "both") == "both"
+    # --judge replaces the panel: the protocols of judges no longer in it are dropped, not an error
+    assert resolve_config(good, {"judges": {"panel": ["rubric"]}}).judges.protocols == {}
+    assert resolve_config(good, {"judges": {"panel": ["semantic"]}}).judges.protocols == {"semantic": "pointwise"}

@@ -123,6 +123,19 @@ def test_evaluate_with_rubric_and_fake_llm_judge(study, tiny_model_dir):
         assert server.calls == calls + llm.errors * (judges.max_retries + 1)
 
 
+def test_a_judge_with_its_own_protocol_judges_only_that_way(study, tiny_model_dir):
+    """quick.yaml's local judge is pointwise only while the rubric also judges pairs."""
+    tmp_path, sweep = study
+    cfg = EvalConfig(prompts=["test"], limit=2, max_new_tokens=4, protocol="both", pairs="all", bootstrap=20)
+    judges = JudgesConfig(panel=["rubric", "semantic"], protocols={"semantic": "pointwise"})
+    ranking = run_evaluate(tmp_path / "data", sweep, tmp_path / "eval", ModelRef(str(tiny_model_dir)), cfg, judges)
+    protocols = {judge: {r["protocol"] for r in read_jsonl(path)}
+                 for judge, path in (("rubric", tmp_path / "eval" / "judgments" / "rubric.jsonl"),
+                                     ("semantic", tmp_path / "eval" / "judgments" / "semantic.jsonl"))}
+    assert protocols == {"rubric": {"pointwise", "pairwise"}, "semantic": {"pointwise"}}
+    assert ranking.judges["semantic"].pairwise is None and ranking.judges["rubric"].pairwise is not None
+
+
 def test_evaluate_is_skipped_when_current(study, tiny_model_dir):
     tmp_path, sweep = study
     cfg = EvalConfig(prompts=["test"], limit=2, max_new_tokens=4, bootstrap=20)

@@ -12,7 +12,7 @@ def test_true_enables_the_defaults_and_quick_turns_it_on():
     assert cfg.knowledge.enabled and cfg.knowledge.glossary_mcq and cfg.knowledge.mcq == []
     assert not EvalConfig().knowledge.enabled
     quick = load_config("configs/quick.yaml")
-    assert quick.eval.knowledge.enabled and quick.eval.knowledge.limit == 60
+    assert quick.eval.knowledge.enabled and quick.eval.knowledge.limit == 30
 
 
 def test_mcq_files_resolve_beside_the_yaml_and_missing_ones_are_named(tmp_path):

@@ -411,6 +411,10 @@ class KnowledgeConfig(Section):
     """Questions scored together (each with all its options) in one forward pass."""
 
 
+JudgingProtocol = Literal["pointwise", "pairwise", "both"]
+"""How a judge judges: each answer alone, pairs of answers, or both."""
+
+
 class EvalConfig(Section):
     prompts: list[str] = Field(default_factory=lambda: ["test"])
     """Prompt sets to answer: `test`, `test_ood` or a JSONL file of conversations."""
@@ -423,8 +427,8 @@ class EvalConfig(Section):
     batch (32 measured fastest on 2 CPU cores; lower it if memory is short)."""
     include_base: bool = True
     """Also answer with the base model (no adapter), for comparison."""
-    protocol: Literal["pointwise", "pairwise", "both"] = "pointwise"
-    """Judging protocol."""
+    protocol: JudgingProtocol = "pointwise"
+    """Judging protocol (a judge may have its own: `judges.protocols`)."""
     pairs: Literal["all", "swiss"] = "all"
     """Pairwise: compare all pairs of runs, or a Swiss-style subset."""
     swiss_rounds: int = Field(4, ge=1)
@@ -445,6 +449,19 @@ class EvalConfig(Section):
 class JudgesConfig(ClientSettings):
     panel: list[str] = Field(default_factory=lambda: ["rubric", "semantic", f"local:{DEFAULT_MODEL}"])
     """Judge specs: `rubric`, `semantic`, `local:MODEL_SPEC`, `openai:MODEL[@BASE_URL]`, `anthropic:MODEL`, `gemini:MODEL`."""
+    protocols: dict[str, JudgingProtocol] = Field(default_factory=dict)
+    """Judge spec -> its own protocol, for a judge that should not follow `eval.protocol` (e.g. a small local judge pointwise only) [default: `eval.protocol` for every judge]."""
+
+    @model_validator(mode="after")
+    def _protocols_name_panel_judges(self) -> "JudgesConfig":
+        unknown = sorted(set(self.protocols) - set(self.panel))
+        if unknown:
+            raise ValueError(f"protocols: {unknown[0]!r} is not a judge of the panel {self.panel}")
+        return self
+
+    def protocol(self, spec: str, default: JudgingProtocol) -> JudgingProtocol:
+        """The protocol judge `spec` follows, `default` being `eval.protocol`."""
+        return self.protocols.get(spec, default)
 
 
 class EnergyConfig(Section):
@@ -716,7 +733,8 @@ def resolve_config(config_path: str | Path | None,
     option not given. Errors name the option.
 
     `--epochs` alone clears a `max_steps` from the YAML (which would otherwise win over it);
-    `--epochs` with `--max-steps` is an error."""
+    `--epochs` with `--max-steps` is an error. `--judge` replaces the panel and keeps
+    `judges.protocols` only for the judges still in it."""
     given = {section: {k: v for k, v in fields.items() if v is not None}
              for section, fields in (overrides or {}).items()}
     train = given.get("train", {})
@@ -732,6 +750,8 @@ def resolve_config(config_path: str | Path | None,
         merged = {**current.model_dump(), **fields}
         if section == "train" and "epochs" in fields:
             merged["max_steps"] = None
+        if section == "judges" and "panel" in fields:  # `--judge`: own protocols of judges left out go
+            merged["protocols"] = {k: v for k, v in current.protocols.items() if k in fields["panel"]}
         try:
             sections[section] = type(current).model_validate(merged)
         except ValidationError as exc:

@@ -128,6 +128,7 @@ def evaluation_stage(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef
     prompt_files = [data.split(n) if n in TEST_SPLITS else Path(n) for n in eval_cfg.prompts]
     config_hash = hash_obj({"model": model.spec, "eval": eval_cfg.model_dump(mode="json"),
                             "judges": judges_cfg.panel,
+                            **({"judge_protocols": judges_cfg.protocols} if judges_cfg.protocols else {}),
                             "decoding": decoding.model_dump(mode="json")})
     knowledge_files = _knowledge_files(eval_cfg.knowledge, glossary)
     inputs = {**_inputs(data, runs, prompt_files + knowledge_files, paths.root), **ratings_input(ratings)}
@@ -176,7 +177,8 @@ def run_evaluate(data_dir: Path, sweep_dir: Path, out: Path, model: ModelRef, ev
             # a remote judge's replies about imported conversations stay out of the on-disk cache
             judge = make_judge(spec, judges_cfg, _term_groups(scenarios), trust_remote_code=model.trust_remote_code,
                                use_cache=may_cache(spec, holds_imported=imported))
-            judge_runs[spec] = run_judge(judge, ctxs, answers, eval_cfg, paths, meter, progress)
+            own = eval_cfg.model_copy(update={"protocol": judges_cfg.protocol(spec, eval_cfg.protocol)})
+            judge_runs[spec] = run_judge(judge, ctxs, answers, own, paths, meter, progress)
 
         sets: dict[str, set[str]] = {}
         for p in prompts:
