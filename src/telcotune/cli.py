@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .config import DEFAULT_PHONE_REGIONS, DataConfig, EvalConfig, JudgesConfig, ModelConfig, PrivacyConfig, TrackingConfig, field_help
+from .config import DEFAULT_PHONE_REGIONS, PLAN_HALFWIDTH, DataConfig, EvalConfig, JudgesConfig, ModelConfig, PrivacyConfig, TrackingConfig, field_help
 from .errors import TelcotuneError
 from .serve.limits import ServeLimits, option_help
 
@@ -424,7 +424,7 @@ def report_cmd(
 def plan_cmd(
     workdir: Path = typer.Option(..., "--workdir", help="A finished (pilot) study folder (runs/<name>)."),
     target_halfwidth: Optional[float] = typer.Option(
-        None, help="Plan for 95% intervals of at most +-X (a run's and a paired difference's), in each judge's unit."),
+        None, help=f"Plan for 95% intervals of at most +-X (a run's and a paired difference's), in each judge's unit [default, without --detect-difference: {PLAN_HALFWIDTH}, the report's target]."),
     detect_difference: Optional[float] = typer.Option(
         None, help="Plan to detect a true paired difference of D between two runs, in each judge's unit."),
     power: float = typer.Option(0.8, help="With --detect-difference: the chance of detecting it."),

@@ -30,6 +30,10 @@ BUILTIN_GLOSSARY = "telecom"
 """The `data.glossary` value that names the shipped glossary, `BUILTIN_GLOSSARY_FILE`."""
 BUILTIN_GLOSSARY_FILE = Path(__file__).parent / "glossaries" / "telecom.yaml"
 """`eval.prompts` names that mean a split of the data folder rather than a JSONL file."""
+PLAN_HALFWIDTH = 0.25
+"""The planner's target when none is given, and the report's: 95% intervals of at most +-0.25
+in each judge's unit (a quarter of a score point; for pairwise, of a log-strength), a run's
+own and a paired difference's."""
 GENERATION_BATCH_SIZE = 32
 """Prompts generated together, for the evaluation's answers and a local judge: on 2 CPU cores
 32 was the fastest (the offline judge scoring `make run`'s 102 answers took 48 s at 32 against

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..config import PLAN_HALFWIDTH
 from ..errors import ConfigError
 from ..judge.factory import RUBRIC
 from ..llm.base import Price, cost_usd, price_for
@@ -64,9 +65,12 @@ class Target:
 
 def make_target(target_halfwidth: float | None, detect_difference: float | None,
                 power: float = 0.8) -> Target:
-    if (target_halfwidth is None) == (detect_difference is None):
+    """The target asked for; neither given: intervals of at most +-PLAN_HALFWIDTH."""
+    if target_halfwidth is not None and detect_difference is not None:
         raise ConfigError("give one target: --target-halfwidth X (interval half-width) or "
                           "--detect-difference D (with --power)")
+    if detect_difference is None:
+        target_halfwidth = PLAN_HALFWIDTH if target_halfwidth is None else target_halfwidth
     if target_halfwidth is not None:
         if target_halfwidth <= 0:
             raise ConfigError(f"--target-halfwidth must be above 0, got {target_halfwidth:g}")

@@ -1,6 +1,6 @@
 """Planning the next study: this study read as a pilot by the planner (`telcotune plan`), with
-the prompts, judge calls, minutes and money each judge would need for intervals of at most
-+-PLAN_HALFWIDTH. The numbers and their notes come from plan/ (plan_study, plan_notes); the
+the prompts, judge calls, minutes and money each judge would need for the planner's default
+target (intervals of at most +-`config.PLAN_HALFWIDTH`). The numbers and their notes come from plan/ (plan_study, plan_notes); the
 report only lays them out."""
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from ..blocks import Bullets, Section, Table, Text, not_available
 from .context import Context
 
 TITLE = "Planning the next study"
-PLAN_HALFWIDTH = 0.25
-"""The report's target (the README's example): 95% intervals of at most +-0.25 in each judge's
-unit, a run's own and a paired difference's. `telcotune plan` takes any other target."""
 UNIT = "in each judge's unit (score points; log-strength for pairwise)"
 
 
@@ -24,7 +21,7 @@ def build(ctx: Context) -> Section:
         return Section("planning", TITLE, (not_available("the plan", study.missing_reason("ranking")),))
     boot = study.ranking.bootstrap
     try:
-        plan = plan_study(study.root, make_target(PLAN_HALFWIDTH, None), n_resamples=boot.n_resamples,
+        plan = plan_study(study.root, make_target(None, None), n_resamples=boot.n_resamples,
                           seed=boot.seed)
     except TelcotuneError as exc:
         return Section("planning", TITLE, (not_available("the plan", str(exc)),))
