@@ -56,7 +56,9 @@ def next_token_logprobs(model: Any, tokenizer: Any, conversations: list[list[dic
     probes = probes or [None] * len(conversations)
     prompts = [prompt_ids(tokenizer, c, p) for c, p in zip(conversations, prefills)]
     probe_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] if p else [] for p in probes]
-    choice_ids = [_one_token_ids(tokenizer, c or ()) for c in (choices or [None] * len(conversations))]
+    asked = choices or [()] * len(conversations)
+    ids_of = {c: _one_token_ids(tokenizer, c) for c in set(a or () for a in asked)}  # a judge asks alike
+    choice_ids = [ids_of[c or ()] for c in asked]
     # Similar prompts side by side share a longer prefix (the same answer judged twice, ...).
     order = sorted(range(len(prompts)), key=lambda i: prompts[i])
     decode = _Decoder(tokenizer)
