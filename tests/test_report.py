@@ -383,9 +383,9 @@ def test_loader_reads_the_exact_shapes(built):
     assert set(loaded.manifests) == {"data", "sweep", "evaluate"}
 
 
-def test_report_accepts_the_evaluation_stages_own_ranking(study):
-    """Guards against drift between the hand-made ranking.json and the real one: rebuild it
-    with the evaluation stage's build_ranking from synthetic judgments."""
+def synthetic_ranking(study, pairwise_judges=JUDGES):
+    """The evaluation stage's own build_ranking over synthetic judgments (pairwise ones only for
+    `pairwise_judges`)."""
     from telcotune.artifacts.run import finished_runs
     from telcotune.evaluate.judging import JudgeRun
     from telcotune.evaluate.ranking import build_ranking
@@ -395,15 +395,22 @@ def test_report_accepts_the_evaluation_stages_own_ranking(study):
     for judge in JUDGES:
         rows = [Judgment(judge, "pointwise", pid, [run], "ok", overall=SCORES[judge][run] + (i % 3) - 1)
                 for run in ["base", *RUNS] for i, (pid, _) in enumerate(PROMPTS)]
-        rows += [Judgment(judge, "pairwise", pid, [a, b], "ok", order=order, verdict="A", winner=a)
-                 for pid, _ in PROMPTS for a, b, order in (("r16-attn", "r16-qv", "ab"), ("r16-qv", "r16-attn", "ba"))]
+        if judge in pairwise_judges:
+            rows += [Judgment(judge, "pairwise", pid, [a, b], "ok", order=order, verdict="A", winner=a)
+                     for pid, _ in PROMPTS for a, b, order in (("r16-attn", "r16-qv", "ab"), ("r16-qv", "r16-attn", "ba"))]
         judgments[judge] = rows
     sets = {"test": {p for p, s in PROMPTS if s == "test"}, "test_ood": {p for p, s in PROMPTS if s == "test_ood"}}
     original = load_study(study).ranking
     answers = {run: {pid: answer_text(run, pid) for pid, _ in PROMPTS} for run in ["base", *RUNS]}
-    ranking = build_ranking(runs, ["base", *RUNS], {j: JudgeRun(rows, {}) for j, rows in judgments.items()}, sets,
-                            answers, n_resamples=50, seed=0, inference=original.inference,
-                            judge_files=original.judge_files)
+    return build_ranking(runs, ["base", *RUNS], {j: JudgeRun(rows, {}) for j, rows in judgments.items()}, sets,
+                         answers, n_resamples=50, seed=0, inference=original.inference,
+                         judge_files=original.judge_files)
+
+
+def test_report_accepts_the_evaluation_stages_own_ranking(study):
+    """Guards against drift between the hand-made ranking.json and the real one: rebuild it
+    with the evaluation stage's build_ranking from synthetic judgments."""
+    ranking = synthetic_ranking(study)
     write_record(EvalPaths(study / "eval").ranking, ranking)
     html = build_report(study).read_text(encoding="utf-8")
     assert "Not available" not in section_html(html, "judgement")
@@ -469,25 +476,7 @@ def test_training_shows_the_base_model_as_reference_line_row_and_paired_ratio(st
 def test_a_judge_that_judged_pointwise_only_builds(study):
     """quick.yaml's local judge has its own protocol (pointwise): the report lays out the other
     judges' pairwise results and this judge's pointwise ones, without a pairwise section for it."""
-    from telcotune.artifacts.run import finished_runs
-    from telcotune.evaluate.judging import JudgeRun
-    from telcotune.evaluate.ranking import build_ranking
-
-    runs = finished_runs(StudyPaths(study).sweep_paths)
-    judgments = {}
-    for k, judge in enumerate(JUDGES):
-        rows = [Judgment(judge, "pointwise", pid, [run], "ok", overall=SCORES[judge][run] + (i % 3) - 1)
-                for run in ["base", *RUNS] for i, (pid, _) in enumerate(PROMPTS)]
-        if k < len(JUDGES) - 1:
-            rows += [Judgment(judge, "pairwise", pid, [a, b], "ok", order=order, verdict="A", winner=a)
-                     for pid, _ in PROMPTS for a, b, order in (("r16-attn", "r16-qv", "ab"), ("r16-qv", "r16-attn", "ba"))]
-        judgments[judge] = rows
-    sets = {"test": {p for p, s in PROMPTS if s == "test"}, "test_ood": {p for p, s in PROMPTS if s == "test_ood"}}
-    original = load_study(study).ranking
-    answers = {run: {pid: answer_text(run, pid) for pid, _ in PROMPTS} for run in ["base", *RUNS]}
-    ranking = build_ranking(runs, ["base", *RUNS], {j: JudgeRun(rows, {}) for j, rows in judgments.items()}, sets,
-                            answers, n_resamples=50, seed=0, inference=original.inference,
-                            judge_files=original.judge_files)
+    ranking = synthetic_ranking(study, pairwise_judges=JUDGES[:-1])
     assert ranking.judges[JUDGES[-1]].pairwise is None and ranking.judges[JUDGES[0]].pairwise is not None
     write_record(EvalPaths(study / "eval").ranking, ranking)
     html = build_report(study).read_text(encoding="utf-8")
