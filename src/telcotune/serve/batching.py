@@ -10,6 +10,12 @@ soon as it ends (end of turn, a stop string, its token limit) or its client goes
 dropped. Batches of different adapters take turns, one step each, since the shared model answers
 as one adapter at a time (`AdapterHost.use`). `max_batch` caps the rows decoding at once; with
 1, requests are answered one at a time, in order of arrival.
+
+Each layer's keys and values live in a buffer with room for `ROOM_COLUMNS` more tokens
+(`roomy_cache.RoomyLayer`), so a step writes one column instead of copying the whole cache, as
+transformers' `DynamicLayer` does by concatenating (a third of a step's time at 8 rows of 300
+tokens on 2 CPU cores); joining and leaving rebuild the tensors, and the next step moves them
+into a new buffer once.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from .streaming import FINISH_CANCELLED, FINISH_LENGTH, FINISH_STOP, ReplyStats,
 
 MIN_SHARED_TOKENS = 16
 """A shorter shared prefix is computed again: copying its keys and values would save little."""
+
+ROOM_COLUMNS = 64
+"""Spare token columns a layer's buffer gets whenever it is (re)allocated: a copy of the cache
+every 64 steps instead of every step."""
 
 
 @dataclass(eq=False)
@@ -124,12 +134,10 @@ class Batcher:
 
     def _join(self, model_name: str, row: Row) -> None:
         import torch
-        from transformers import DynamicCache
-
         try:
             with self.bank.use(model_name) as model:
                 row.generator = sampler(model.device, row.settings, row.seed)
-                cache, start = self._reused_prefix(model_name, row.prompt, DynamicCache(config=model.config))
+                cache, start = self._reused_prefix(model_name, row.prompt, _roomy_cache(model.config, self.plain))
                 positions = torch.arange(start, len(row.prompt), device=model.device)[None]
                 out = model(input_ids=torch.tensor([row.prompt[start:]], device=model.device),
                             position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1)
@@ -145,7 +153,8 @@ class Batcher:
         """`cache` holding the keys and values of the prompt's first tokens that the previous
         prompt of this model shared (the chat template and system prompt, mostly), and how many
         those are. Equal tokens at equal positions give equal keys and values in a causal model;
-        the stored tensors are never written to (cache layers only concatenate)."""
+        a layer writes only into columns past those it has handed out (`RoomyLayer`), so the
+        stored tensors stay as they were."""
         tokens, layers = self._prefixes.get(model_name, ((), []))
         common = min(len(os.path.commonprefix([list(tokens), prompt])), len(prompt) - 1)
         if common < MIN_SHARED_TOKENS:
@@ -235,6 +244,18 @@ class Batcher:
             for row in batch.rows:
                 row.on_done(exc)
         self._waiting, self._batches = [], {}
+
+
+def _roomy_cache(config: Any, plain: bool) -> Any:
+    """An empty cache for `config`: of `RoomyLayer`s when every layer is plain full attention."""
+    from transformers import DynamicCache
+
+    from .roomy_cache import RoomyLayer
+
+    cache = DynamicCache(config=config)
+    if plain:
+        cache.layers = [RoomyLayer(ROOM_COLUMNS) for _ in cache.layers]
+    return cache
 
 
 def _plain_cache(config: Any) -> bool:
