@@ -104,10 +104,24 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def matmul_rate(dtype: torch.dtype, device: torch.device, n: int = 2048, reps: int = 10, rounds: int = 3) -> float:
-    """Best of `rounds` timings of `reps` n x n matmuls, FLOP/s."""
+def matmul_rate(dtype: torch.dtype, device: torch.device, n: int = 2048, reps: int = 10, rounds: int = 3,
+                budget_s: float = 6.0) -> float:
+    """Best of `rounds` timings of `reps` n x n matmuls, FLOP/s. A precision so slow that this
+    would take more than about `budget_s` (bf16 without native support ran at 0.3 GFLOP/s on one
+    machine: a minute per 2048^2 matmul) is timed on smaller matrices and fewer of them."""
+    small = 256
+    a, b = torch.randn(small, small, device=device).to(dtype), torch.randn(small, small, device=device).to(dtype)
+    a @ b
+    _sync(device)
+    t = time.perf_counter()
+    a @ b
+    _sync(device)
+    rough_rate = 2 * small**3 / max(time.perf_counter() - t, 1e-9)
+    while n > small and 2 * n**3 * reps * rounds / rough_rate > budget_s:
+        n //= 2
+    reps = max(1, min(reps, int(budget_s * rough_rate / (2 * n**3 * rounds))))
     a, b = torch.randn(n, n, device=device).to(dtype), torch.randn(n, n, device=device).to(dtype)
-    for _ in range(3):
+    for _ in range(min(3, reps)):
         a @ b
     best = float("inf")
     for _ in range(rounds):
@@ -320,7 +334,7 @@ def main() -> None:
     why = ("a CUDA GPU with bf16" if device.type == "cuda" else
            f"telcotune's auto: {'bf16 is' if precision == 'bf16' else 'bf16 is not'} natively and measurably "
            f"faster on this CPU")
-    print(f"device {device}, threads {threads}; matmul 2048^2: bf16 {peak['bf16'] / 1e12:.3f} TFLOP/s, "
+    print(f"device {device}, threads {threads}; square matmuls (2048, smaller for a slow precision): bf16 {peak['bf16'] / 1e12:.3f} TFLOP/s, "
           f"fp32 {peak['fp32'] / 1e12:.3f} TFLOP/s; precision {precision} ({why})", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
         if args.data:
