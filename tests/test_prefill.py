@@ -78,6 +78,16 @@ def test_batched_greedy_equals_plain_generate_per_prompt(model_and_tokenizer):
     assert len({r.text for r in batched}) > 1
 
 
+def test_unwritten_buffer_memory_never_reaches_the_output(model_and_tokenizer, monkeypatch):
+    """The cache buffers are not zero-filled (only their pad columns are): with every new buffer
+    full of NaN, as reused memory may be, the replies are still plain generate's."""
+    model, tokenizer = model_and_tokenizer
+    real_empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *a, **k: real_empty(*a, **k).fill_(float("nan")))
+    batched = generate_batch(model, tokenizer, CONVERSATIONS, max_new_tokens=10, batch_size=4)
+    assert [r.text for r in batched] == [_plain_generate(model, tokenizer, c, 10) for c in CONVERSATIONS]
+
+
 def test_adapter_layers_take_part_in_the_prefill(model_and_tokenizer):
     from peft import LoraConfig, get_peft_model
 

@@ -27,21 +27,18 @@ from .decoding import next_tokens
 
 
 class WindowLayer(CacheLayerMixin):
-    """One layer's keys and values: `[rows, heads, capacity, dim]` buffers, rows left-padded;
-    `keys`/`values` are views of the live rows over the columns [start, end)."""
+    """One layer's keys and values: `[rows, heads, capacity, dim]` buffers, rows left-padded and
+    filled up to column `width`; `keys`/`values` are views of the live rows over the columns
+    [start, end)."""
 
     is_sliding = False
     is_compileable = False
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor, capacity: int):
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, width: int):
         super().__init__()
-        rows, heads, width, _ = keys.shape
-        self._k = keys.new_zeros((rows, heads, capacity, keys.shape[3]))
-        self._v = values.new_zeros((rows, heads, capacity, values.shape[3]))
-        self._k[:, :, :width] = keys
-        self._v[:, :, :width] = values
+        self._k, self._v = keys, values
         self.dtype, self.device = keys.dtype, keys.device
-        self.rows, self.start, self.end = rows, 0, width
+        self.rows, self.start, self.end = keys.shape[0], 0, width
         self.is_initialized = True
         self._views()
 
@@ -79,10 +76,11 @@ class WindowLayer(CacheLayerMixin):
 
 
 class WindowCache(Cache):
-    """The running batch's KV cache: one `WindowLayer` per decoder layer."""
+    """The running batch's KV cache: one `WindowLayer` per decoder layer, from its key and value
+    buffers filled up to column `width`."""
 
-    def __init__(self, states: list[tuple[torch.Tensor, torch.Tensor]], capacity: int):
-        super().__init__(layers=[WindowLayer(k, v, capacity) for k, v in states])
+    def __init__(self, buffers: list[tuple[torch.Tensor, torch.Tensor]], width: int):
+        super().__init__(layers=[WindowLayer(k, v, width) for k, v in buffers])
 
     @property
     def end(self) -> int:
