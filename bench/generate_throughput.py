@@ -9,6 +9,14 @@ path before `prefill.py` and `decode.py`), and the per-step cost of one row's de
 telcotune's loop, in `model.generate`, and in a bare forward pass (the loop's overhead is the
 difference to the bare pass).
 
+Where the batched time goes: its prefill and decode phases are timed, and set against a
+roofline bound computed from this run's own rates: the fastest matmul over the model's own
+weight shapes (FLOP/s) and a streaming read of a large tensor (bytes/s), with the arithmetic and
+memory traffic counted from the model's shapes and the actual token counts (every weight read
+once per decode step, every live row's keys and values once per step). The bound is what the
+batched path would take if it ran at those rates; the best ratio it allows is printed beside the
+measured one.
+
     .venv/bin/python bench/generate_throughput.py [--prompts 32] [--batch-size N] [--max-new-tokens N]
 """
 
@@ -54,9 +62,82 @@ def one_at_a_time(model, tokenizer, prompts, max_new_tokens: int) -> tuple[int, 
 
 
 def batched(model, tokenizer, prompts, max_new_tokens: int, batch_size: int) -> tuple[int, float]:
-    started = time.perf_counter()
-    results = generate_batch(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    return sum(r.new_tokens for r in results), time.perf_counter() - started
+    tokens, elapsed_s, _ = batched_phases(model, tokenizer, prompts, max_new_tokens, batch_size)
+    return tokens, elapsed_s
+
+
+def batched_phases(model, tokenizer, prompts, max_new_tokens: int, batch_size: int):
+    """Tokens, seconds, and the results with the seconds spent in the ragged prefill."""
+    import telcotune.generation as generation
+
+    ragged, prefill_s = generation.ragged_prefill, [0.0]
+
+    def timed(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return ragged(*args, **kwargs)
+        finally:
+            prefill_s[0] += time.perf_counter() - t
+
+    generation.ragged_prefill = timed
+    try:
+        started = time.perf_counter()
+        results = generate_batch(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        elapsed_s = time.perf_counter() - started
+    finally:
+        generation.ragged_prefill = ragged
+    return sum(r.new_tokens for r in results), elapsed_s, (results, prefill_s[0])
+
+
+def best_matmul_rate(model, rows: int = 400, reps: int = 20) -> float:
+    """FLOP/s of the fastest of the model's own linear shapes at `rows` input rows (a prefill's)."""
+    shapes = {tuple(m.weight.shape) for m in model.modules() if isinstance(m, torch.nn.Linear)}
+    best = 0.0
+    for out_features, in_features in shapes:
+        x, w = torch.randn(rows, in_features), torch.randn(out_features, in_features)
+        torch.nn.functional.linear(x, w)
+        t = time.perf_counter()
+        for _ in range(reps):
+            torch.nn.functional.linear(x, w)
+        best = max(best, 2 * rows * in_features * out_features * reps / (time.perf_counter() - t))
+    return best
+
+
+def read_rate(size_bytes: int = 512 * 2**20, rounds: int = 3) -> float:
+    """Bytes/s of summing a large fp32 tensor (memory to the cores), best of `rounds`."""
+    x = torch.ones(size_bytes // 4)
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t)
+    return size_bytes / best
+
+
+def roofline_s(model, tokenizer, prompts, results, batch_size: int, flop_rate: float, byte_rate: float):
+    """(prefill, decode) seconds the batched path would take at `flop_rate` and `byte_rate`."""
+    from telcotune.prefill import shared_prefix
+
+    c = model.config
+    head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+    linear = sum(m.weight.numel() for m in model.get_decoder().modules() if isinstance(m, torch.nn.Linear))
+    weights = linear + model.get_output_embeddings().weight.numel()
+    attention_flops_per_column = 4 * c.num_hidden_layers * c.num_attention_heads * head_dim
+    kv_bytes_per_column = 2 * c.num_hidden_layers * c.num_key_value_heads * head_dim * 4
+    ids = [prompt_ids(tokenizer, p) for p in prompts]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    prefill_flops = decode_flops = decode_bytes = 0.0
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        prefix = len(shared_prefix([ids[i] for i in chunk]))
+        for i in chunk:
+            length, new = len(ids[i]), results[i].new_tokens
+            prefill_flops += (2 * linear * (length - 1 - prefix)
+                              + attention_flops_per_column * sum(range(prefix + 1, length)))
+            decode_flops += new * 2 * weights + attention_flops_per_column * sum(range(length, length + new))
+            decode_bytes += kv_bytes_per_column * sum(range(length, length + new))
+        decode_bytes += 4 * weights * max(results[i].new_tokens for i in chunk)
+    return prefill_flops / flop_rate, max(decode_flops / flop_rate, decode_bytes / byte_rate)
 
 
 def batched_generate(model, tokenizer, prompts, max_new_tokens: int, batch_size: int) -> tuple[int, float]:
@@ -125,9 +206,13 @@ def main() -> None:
     prompts = eval_prompts(args.prompts)
     batched(model, tokenizer, prompts[:2], 4, 2)  # warm-up: first-call allocations
     single_tokens, single_s = one_at_a_time(model, tokenizer, prompts, args.max_new_tokens)
-    batch_tokens, batch_s = batched(model, tokenizer, prompts, args.max_new_tokens, args.batch_size)
+    batch_tokens, batch_s, (results, prefill_s) = batched_phases(model, tokenizer, prompts, args.max_new_tokens,
+                                                                 args.batch_size)
     padded_tokens, padded_s = batched_generate(model, tokenizer, prompts, args.max_new_tokens, args.batch_size)
     costs = step_costs(model, tokenizer, prompts[0])
+    flop_rate, byte_rate = best_matmul_rate(model), read_rate()
+    bound_prefill_s, bound_decode_s = roofline_s(model, tokenizer, prompts, results, args.batch_size,
+                                                 flop_rate, byte_rate)
     single_rate, batch_rate, padded_rate = single_tokens / single_s, batch_tokens / batch_s, padded_tokens / padded_s
     lengths = sorted(len(prompt_ids(tokenizer, p)) for p in prompts)
     print(f"threads {torch.get_num_threads()}, {len(prompts)} prompts of {lengths[0]}-{lengths[-1]} tokens, "
@@ -139,6 +224,11 @@ def main() -> None:
     print(f"one row's decoding step: telcotune loop {1000 * costs['telcotune']:.1f} ms, model.generate "
           f"{1000 * costs['generate']:.1f} ms, bare forward {1000 * costs['bare']:.1f} ms (loop overhead "
           f"{1000 * (costs['telcotune'] - costs['bare']):.1f} ms vs {1000 * (costs['generate'] - costs['bare']):.1f} ms)")
+    bound_s = bound_prefill_s + bound_decode_s
+    print(f"batched phases: prefill {prefill_s:.1f} s, decode {batch_s - prefill_s:.1f} s; roofline at this "
+          f"run's {flop_rate / 1e9:.0f} GFLOP/s and {byte_rate / 1e9:.1f} GB/s: prefill {bound_prefill_s:.1f} s, "
+          f"decode {bound_decode_s:.1f} s, so batched runs at {bound_s / batch_s:.0%} of the roofline, "
+          f"whose best ratio to the measured one at a time is {single_s / bound_s:.1f}x")
     ratio = batch_rate / single_rate
     print(f"ratio {ratio:.2f}x (target >= {TARGET_RATIO:.0f}x): {'MET' if ratio >= TARGET_RATIO else 'MISSED'}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
