@@ -72,8 +72,10 @@ def run_record(run_dir: Path) -> dict:
         "adapter": {p.name: p.read_bytes() for p in sorted((run_dir / "adapter").iterdir())},
         "log": [{k: v for k, v in json.loads(line).items() if k != "tokens_per_s"}
                 for line in (run_dir / "metrics.jsonl").read_text().splitlines()],
-        "metrics": {k: v for k, v in metrics.items() if k not in TIMING},
-        "config": {k: v for k, v in config.items() if k != "data_dir"},  # where the task read the data
+        # precision_probe holds measured matmul rates, which differ between processes; the
+        # precision they chose is compared.
+        "metrics": {k: v for k, v in metrics.items() if k not in TIMING and k != "precision_probe"},
+        "config": {k: v for k, v in config.items() if k not in ("data_dir", "precision_probe")},
         "manifest": (manifest["config_hash"], manifest["inputs"], sorted(manifest["outputs"]),
                      manifest["outputs"]["adapter/adapter_model.safetensors"]),
         "files": sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()),
